@@ -1,0 +1,263 @@
+//! `beian scan`: scans exports with a pack and reports findings (SPEC §6).
+
+use std::io::{BufWriter, IsTerminal, Write};
+use std::path::PathBuf;
+
+use crate::input::{EncodingChoice, Format};
+use crate::load::Severity;
+use crate::report::{self, FindingOut, FindingWriter, OutputFormat};
+use crate::scan::{self, ErrorEntry, Options, Row, Sink};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Input files (`-` for standard input).
+    #[arg(value_name = "INPUT")]
+    pub inputs: Vec<String>,
+    /// Rule pack: a YAML file or a directory (default: the embedded pack).
+    #[arg(short = 'r', long = "rules", value_name = "PATH")]
+    pub rules: Option<PathBuf>,
+    /// Reference date for deadlines and effective windows (default: today in UTC+8).
+    #[arg(long = "as-of", value_name = "DATE", value_parser = super::parse_date_arg)]
+    pub as_of: Option<chrono::NaiveDate>,
+    /// Output format: jsonl, json, csv, sarif, table (default: table on a terminal, else jsonl).
+    #[arg(short = 'f', long = "format", value_name = "FORMAT", value_parser = ["jsonl", "json", "csv", "sarif", "table"])]
+    pub format: Option<String>,
+    /// Write findings to FILE (whole or not at all).
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Write rejected records and field errors to FILE as JSON Lines.
+    #[arg(long = "errors", value_name = "FILE")]
+    pub errors: Option<PathBuf>,
+    /// Write the summary to FILE as JSON.
+    #[arg(long = "summary", value_name = "FILE")]
+    pub summary: Option<PathBuf>,
+    /// Waivers file (approved exceptions).
+    #[arg(long = "waivers", value_name = "FILE")]
+    pub waivers: Option<PathBuf>,
+    /// Number of worker threads (default: all cores).
+    #[arg(short = 'j', long = "threads", value_name = "N")]
+    pub threads: Option<usize>,
+    /// Exit 1 when a finding is at or above this severity.
+    #[arg(long = "fail-on", value_name = "LEVEL", default_value = "error", value_parser = ["info", "warning", "error", "critical", "never"])]
+    pub fail_on: String,
+    /// Keep only these rules: ids, id prefixes ending in `-`, or categories (comma-separated).
+    #[arg(long = "select", value_name = "LIST")]
+    pub select: Vec<String>,
+    /// Drop these rules: ids, id prefixes ending in `-`, or categories (comma-separated).
+    #[arg(long = "ignore", value_name = "LIST")]
+    pub ignore: Vec<String>,
+    /// Input format when the extension does not say: jsonl, json, csv, tsv.
+    #[arg(long = "input-format", value_name = "FORMAT", value_parser = ["jsonl", "ndjson", "json", "csv", "tsv"])]
+    pub input_format: Option<String>,
+    /// Input encoding: auto (UTF-8, else GB18030), utf-8, gb18030.
+    #[arg(long = "encoding", value_name = "ENC", default_value = "auto", value_parser = ["auto", "utf-8", "utf8", "gb18030", "gbk"])]
+    pub encoding: String,
+    /// Exit 2 when any record is rejected or any field does not convert.
+    #[arg(long = "strict")]
+    pub strict: bool,
+    /// No summary or progress on standard error.
+    #[arg(short = 'q', long = "quiet")]
+    pub quiet: bool,
+}
+
+struct ScanSink<'w> {
+    program: &'w crate::program::Program,
+    as_of: chrono::NaiveDate,
+    writer: Box<dyn FindingWriter + 'w>,
+    errors: Option<Box<dyn Write + 'w>>,
+    shown_errors: usize,
+    progress: Option<indicatif::ProgressBar>,
+}
+
+impl Sink for ScanSink<'_> {
+    fn finding(&mut self, row: &Row<'_>) -> std::io::Result<()> {
+        let out = FindingOut::new(self.program, row, self.as_of);
+        self.writer.finding(&out)
+    }
+
+    fn error(&mut self, entry: &ErrorEntry) -> std::io::Result<()> {
+        match &mut self.errors {
+            Some(w) => {
+                serde_json::to_writer(&mut *w, &entry.to_json())?;
+                w.write_all(b"\n")
+            }
+            None => {
+                self.shown_errors += 1;
+                if self.shown_errors <= 20 {
+                    let what = match &entry.field {
+                        Some(f) => format!("field `{f}`: {}", entry.reason),
+                        None => format!("rejected: {}", entry.reason),
+                    };
+                    let msg = format!("warning: {}:{}: {what}", entry.source, entry.line);
+                    match &self.progress {
+                        Some(p) => p.println(msg),
+                        None => eprintln!("{msg}"),
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn progress(&mut self, records: u64) {
+        if let Some(p) = &self.progress {
+            p.set_position(records);
+        }
+    }
+}
+
+pub fn run(args: Args) -> i32 {
+    match run_inner(args) {
+        Ok(code) => code,
+        Err(msg) => {
+            eprintln!("error: {msg}");
+            2
+        }
+    }
+}
+
+fn run_inner(args: Args) -> Result<i32, String> {
+    let input_format = args.input_format.as_deref().and_then(Format::parse);
+    if args.inputs.is_empty() {
+        return Err("no input; give one or more files, or `-` for standard input".into());
+    }
+    if input_format.is_none() {
+        for i in &args.inputs {
+            if Format::from_path(i).is_none() {
+                return Err(format!(
+                    "cannot tell the format of `{i}` from its extension; use .jsonl, .ndjson, .json, .csv, .tsv or --input-format"
+                ));
+            }
+        }
+    }
+    let program = match super::load_pack(args.rules.as_deref()) {
+        Ok(p) => p,
+        Err(code) => return Ok(code),
+    };
+    let as_of = args.as_of.unwrap_or_else(super::today_cst);
+    let waivers = match &args.waivers {
+        None => None,
+        Some(path) => {
+            let mut sources = crate::source::Sources::new();
+            match crate::waivers::load(&path.display().to_string(), &program, &mut sources) {
+                Ok(w) => Some(w),
+                Err(diags) => {
+                    super::print_diagnostics(&diags, &sources);
+                    eprintln!(
+                        "error: the waivers file has {}; nothing was scanned",
+                        crate::diag::summary_line(&diags)
+                    );
+                    return Ok(2);
+                }
+            }
+        }
+    };
+    let format = match args.format.as_deref().and_then(OutputFormat::parse) {
+        Some(f) => f,
+        None if args.output.is_none() && super::stdout_is_terminal() => OutputFormat::Table,
+        None => OutputFormat::Jsonl,
+    };
+    let opts = Options {
+        as_of,
+        select: super::split_list(&args.select),
+        ignore: super::split_list(&args.ignore),
+        input_format,
+        encoding: EncodingChoice::parse(&args.encoding).unwrap_or(EncodingChoice::Auto),
+        threads: args.threads.unwrap_or(0),
+    };
+
+    let mut out_file = match &args.output {
+        Some(p) => Some(
+            super::AtomicFile::create(p)
+                .map_err(|e| format!("cannot write `{}`: {e}", p.display()))?,
+        ),
+        None => None,
+    };
+    let mut err_file = match &args.errors {
+        Some(p) => Some(
+            super::AtomicFile::create(p)
+                .map_err(|e| format!("cannot write `{}`: {e}", p.display()))?,
+        ),
+        None => None,
+    };
+    let stdout = std::io::stdout();
+    let out: Box<dyn Write> = match &mut out_file {
+        Some(f) => Box::new(BufWriter::with_capacity(1 << 16, f.writer())),
+        None => Box::new(BufWriter::with_capacity(1 << 16, stdout.lock())),
+    };
+    let errors: Option<Box<dyn Write>> = err_file
+        .as_mut()
+        .map(|f| Box::new(BufWriter::new(f.writer())) as Box<dyn Write>);
+    let progress = (!args.quiet && std::io::stderr().is_terminal()).then(|| {
+        let p = indicatif::ProgressBar::new_spinner();
+        p.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} {pos} records, {per_sec} [{elapsed}]",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        );
+        p
+    });
+    let mut sink = ScanSink {
+        program: &program,
+        as_of,
+        writer: report::writer(format, out, &program),
+        errors,
+        shown_errors: 0,
+        progress,
+    };
+    let result = scan::run(&program, &args.inputs, &opts, waivers.as_ref(), &mut sink);
+    if let Some(p) = &sink.progress {
+        p.finish_and_clear();
+    }
+    let summary = match result {
+        Ok(s) => s,
+        Err(e) => {
+            return Err(format!(
+                "cannot read `{}`: {}",
+                e.path,
+                e.error.to_string().to_lowercase()
+            ));
+        }
+    };
+    let summary_json = summary.to_json(&program);
+    sink.writer
+        .finish(&summary_json)
+        .map_err(|e| format!("cannot write the findings: {e}"))?;
+    if let Some(w) = &mut sink.errors {
+        w.flush()
+            .map_err(|e| format!("cannot write the errors: {e}"))?;
+    }
+    let hidden = sink.shown_errors.saturating_sub(20);
+    drop(sink);
+    if let Some(f) = out_file {
+        f.commit()
+            .map_err(|e| format!("cannot write the output: {e}"))?;
+    }
+    if let Some(f) = err_file {
+        f.commit()
+            .map_err(|e| format!("cannot write the errors file: {e}"))?;
+    }
+    if let Some(p) = &args.summary {
+        let text = serde_json::to_string_pretty(&summary_json).unwrap_or_default();
+        super::write_atomic(p, text.as_bytes())
+            .map_err(|e| format!("cannot write `{}`: {e}", p.display()))?;
+    }
+    if !args.quiet {
+        if hidden > 0 {
+            eprintln!(
+                "warning: {hidden} more input errors not shown; use --errors FILE to keep them all"
+            );
+        }
+        eprintln!("{}", report::summary_text(&summary_json, &program));
+    }
+    if args.strict && (summary.records_rejected > 0 || summary.field_errors > 0) {
+        return Ok(2);
+    }
+    let fail_on = Severity::parse(&args.fail_on);
+    let failed = match (fail_on, summary.max_severity) {
+        (Some(level), Some(max)) => max >= level,
+        _ => false,
+    };
+    Ok(i32::from(failed))
+}

@@ -1,0 +1,707 @@
+//! Stage 5, evaluate: runs a compiled [`Program`] on one record (SPEC §2.3 null rules, Kleene
+//! logic; overflow, division by zero and non-finite results give null). Evaluation is total:
+//! no input can make it fail or panic.
+
+use std::cmp::Ordering;
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use chrono::{Datelike, NaiveDate};
+
+use crate::funcs::dates::Calendar;
+use crate::funcs::{china, dates, domain, net, text};
+use crate::load::Severity;
+use crate::program::{Arith, Builtin, Cmp, Ir, MacroKind, MsgPart, Program, Rule};
+use crate::value::Value;
+
+/// What a rule found on one record (one `for_each` element).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finding {
+    /// Index of the rule in the program.
+    pub rule: usize,
+    pub element: Option<usize>,
+    pub message: String,
+    pub deadline: Option<NaiveDate>,
+}
+
+impl Finding {
+    pub fn days_left(&self, as_of: NaiveDate) -> Option<i64> {
+        self.deadline.map(|d| (d - as_of).num_days())
+    }
+}
+
+/// The result of evaluating the selected rules on one record.
+#[derive(Debug, Clone, Default)]
+pub struct Outcome {
+    pub findings: Vec<Finding>,
+    /// (rule index, undetermined evaluations) for rules with any.
+    pub undetermined: Vec<(usize, u32)>,
+}
+
+/// The evaluation context of one record.
+pub struct Env<'a> {
+    pub record: &'a [Value],
+    pub locals: Vec<Value>,
+    pub as_of: NaiveDate,
+    pub calendar: &'a Calendar,
+}
+
+impl<'a> Env<'a> {
+    pub fn new(program: &'a Program, record: &'a [Value], as_of: NaiveDate) -> Env<'a> {
+        Env {
+            record,
+            locals: Vec::new(),
+            as_of,
+            calendar: &program.calendar,
+        }
+    }
+}
+
+/// Evaluates the rules whose indices are in `rules` (in that order) on a record.
+pub fn evaluate(program: &Program, rules: &[usize], record: &[Value], as_of: NaiveDate) -> Outcome {
+    let mut env = Env::new(program, record, as_of);
+    let mut out = Outcome::default();
+    for &ri in rules {
+        let Some(rule) = program.rules.get(ri) else {
+            continue;
+        };
+        let undetermined = eval_rule(rule, ri, &mut env, &mut out.findings);
+        if undetermined > 0 {
+            out.undetermined.push((ri, undetermined));
+        }
+    }
+    out
+}
+
+/// Evaluates one rule; pushes its findings and returns the number of undetermined evaluations.
+pub fn eval_rule(rule: &Rule, index: usize, env: &mut Env<'_>, findings: &mut Vec<Finding>) -> u32 {
+    env.locals.clear();
+    env.locals.resize(rule.locals, Value::Null);
+    let mut undetermined = 0;
+    match &rule.for_each {
+        None => {
+            if let Some(f) = eval_element(rule, index, None, env, &mut undetermined) {
+                findings.push(f);
+            }
+        }
+        Some((slot, list)) => {
+            let Value::List(items) = eval(list, env) else {
+                return 0;
+            };
+            for (i, item) in items.iter().enumerate() {
+                if let Some(s) = env.locals.get_mut(*slot) {
+                    *s = item.clone();
+                }
+                if let Some(f) = eval_element(rule, index, Some(i), env, &mut undetermined) {
+                    findings.push(f);
+                }
+            }
+        }
+    }
+    undetermined
+}
+
+fn eval_element(
+    rule: &Rule,
+    index: usize,
+    element: Option<usize>,
+    env: &mut Env<'_>,
+    undetermined: &mut u32,
+) -> Option<Finding> {
+    for (slot, ir) in &rule.lets {
+        let v = eval(ir, env);
+        if let Some(s) = env.locals.get_mut(*slot) {
+            *s = v;
+        }
+    }
+    if let Some(a) = &rule.applies_if {
+        match eval(a, env) {
+            Value::Bool(true) => {}
+            Value::Bool(false) => return None,
+            _ => {
+                *undetermined += 1;
+                return None;
+            }
+        }
+    }
+    match eval(&rule.when, env) {
+        Value::Bool(true) => {}
+        Value::Bool(false) => return None,
+        _ => {
+            *undetermined += 1;
+            return None;
+        }
+    }
+    let message = render_message(&rule.message, env);
+    let deadline = rule.deadline.as_ref().and_then(|d| eval(d, env).as_date());
+    Some(Finding {
+        rule: index,
+        element,
+        message,
+        deadline,
+    })
+}
+
+pub fn render_message(parts: &[MsgPart], env: &mut Env<'_>) -> String {
+    let mut out = String::new();
+    for p in parts {
+        match p {
+            MsgPart::Lit(s) => out.push_str(s),
+            MsgPart::Hole(ir, ty) => eval(ir, env).render_into(ty, &mut out),
+        }
+    }
+    out
+}
+
+fn b(v: bool) -> Value {
+    Value::Bool(v)
+}
+
+fn int_or_null(v: Option<i64>) -> Value {
+    v.map_or(Value::Null, Value::Int)
+}
+
+fn float(f: f64) -> Value {
+    if f.is_finite() {
+        Value::Float(f)
+    } else {
+        Value::Null
+    }
+}
+
+fn date_or_null(d: Option<NaiveDate>) -> Value {
+    d.map_or(Value::Null, Value::Date)
+}
+
+fn num(v: &Value) -> Option<f64> {
+    match v {
+        Value::Int(i) => Some(*i as f64),
+        Value::Float(f) => Some(*f),
+        _ => None,
+    }
+}
+
+/// Equality with null as a value, int and float compared as numbers, lists and objects deeply.
+pub fn equal(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Int(x), Value::Float(y)) | (Value::Float(y), Value::Int(x)) => (*x as f64) == *y,
+        (Value::List(x), Value::List(y)) | (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len() && x.iter().zip(y.iter()).all(|(p, q)| equal(p, q))
+        }
+        (Value::Domain(x), Value::Domain(y)) => x.ascii() == y.ascii(),
+        _ => a == b,
+    }
+}
+
+/// Order of two values of one ordered type (numbers across int and float).
+pub fn compare(a: &Value, b: &Value) -> Option<Ordering> {
+    match (a, b) {
+        (Value::Int(x), Value::Int(y)) => Some(x.cmp(y)),
+        (Value::Str(x), Value::Str(y)) => Some(x.as_ref().cmp(y.as_ref())),
+        (Value::Date(x), Value::Date(y)) => Some(x.cmp(y)),
+        (Value::DateTime(x), Value::DateTime(y)) => Some(x.cmp(y)),
+        (Value::Duration(x), Value::Duration(y)) => Some(x.cmp(y)),
+        _ => num(a)?.partial_cmp(&num(b)?),
+    }
+}
+
+fn contains(list: &[Value], x: &Value) -> bool {
+    list.iter().any(|v| equal(v, x))
+}
+
+fn arith(op: Arith, a: Value, b: Value) -> Value {
+    use Value as V;
+    match (op, a, b) {
+        (_, V::Null, _) | (_, _, V::Null) => V::Null,
+        (Arith::Add, V::Int(x), V::Int(y)) => int_or_null(x.checked_add(y)),
+        (Arith::Sub, V::Int(x), V::Int(y)) => int_or_null(x.checked_sub(y)),
+        (Arith::Mul, V::Int(x), V::Int(y)) => int_or_null(x.checked_mul(y)),
+        (Arith::Div, V::Int(x), V::Int(y)) => int_or_null(x.checked_div(y)),
+        (Arith::Rem, V::Int(x), V::Int(y)) => int_or_null(x.checked_rem(y)),
+        (Arith::Add, V::Str(x), V::Str(y)) => {
+            let mut s = String::with_capacity(x.len() + y.len());
+            s.push_str(&x);
+            s.push_str(&y);
+            V::Str(Arc::from(s))
+        }
+        (Arith::Add, V::List(x), V::List(y)) => {
+            let mut l = Vec::with_capacity(x.len() + y.len());
+            l.extend(x.iter().cloned());
+            l.extend(y.iter().cloned());
+            V::List(Arc::new(l))
+        }
+        (Arith::Add, V::Date(d), V::Duration(n)) | (Arith::Add, V::Duration(n), V::Date(d)) => {
+            date_or_null(chrono::Duration::try_days(n).and_then(|n| d.checked_add_signed(n)))
+        }
+        (Arith::Sub, V::Date(d), V::Duration(n)) => {
+            date_or_null(chrono::Duration::try_days(n).and_then(|n| d.checked_sub_signed(n)))
+        }
+        (Arith::Sub, V::Date(x), V::Date(y)) => V::Duration((x - y).num_days()),
+        (Arith::Add, V::Duration(x), V::Duration(y)) => {
+            x.checked_add(y).map_or(V::Null, V::Duration)
+        }
+        (Arith::Sub, V::Duration(x), V::Duration(y)) => {
+            x.checked_sub(y).map_or(V::Null, V::Duration)
+        }
+        (op, x, y) => match (num(&x), num(&y)) {
+            (Some(x), Some(y)) => float(match op {
+                Arith::Add => x + y,
+                Arith::Sub => x - y,
+                Arith::Mul => x * y,
+                Arith::Div => x / y,
+                Arith::Rem => x % y,
+            }),
+            _ => V::Null,
+        },
+    }
+}
+
+/// Evaluates an expression.
+pub fn eval(ir: &Ir, env: &mut Env<'_>) -> Value {
+    match ir {
+        Ir::Const(v) => v.clone(),
+        Ir::Record => Value::Object(Arc::new(env.record.to_vec())),
+        Ir::Local(i) => env.locals.get(*i).cloned().unwrap_or_default(),
+        Ir::AsOf => Value::Date(env.as_of),
+        Ir::Field(base, slot) => {
+            if let Ir::Record = base.as_ref() {
+                return env.record.get(*slot).cloned().unwrap_or_default();
+            }
+            match eval(base, env) {
+                Value::Object(o) => o.get(*slot).cloned().unwrap_or_default(),
+                _ => Value::Null,
+            }
+        }
+        Ir::Index(base, index) => {
+            let (l, i) = (eval(base, env), eval(index, env));
+            match (l, i) {
+                (Value::List(l), Value::Int(i)) => usize::try_from(i)
+                    .ok()
+                    .and_then(|i| l.get(i).cloned())
+                    .unwrap_or_default(),
+                _ => Value::Null,
+            }
+        }
+        Ir::MapGet(base, key) => {
+            let (m, k) = (eval(base, env), eval(key, env));
+            match (m, k) {
+                (Value::Map(m), Value::Str(k)) => m.get(k.as_ref()).cloned().unwrap_or_default(),
+                _ => Value::Null,
+            }
+        }
+        Ir::List(items) => Value::List(Arc::new(items.iter().map(|i| eval(i, env)).collect())),
+        Ir::ToFloat(x) => match eval(x, env) {
+            Value::Int(i) => Value::Float(i as f64),
+            v => v,
+        },
+        Ir::Not(x) => match eval(x, env) {
+            Value::Bool(v) => b(!v),
+            _ => Value::Null,
+        },
+        Ir::Neg(x) => match eval(x, env) {
+            Value::Int(i) => int_or_null(i.checked_neg()),
+            Value::Float(f) => float(-f),
+            Value::Duration(d) => d.checked_neg().map_or(Value::Null, Value::Duration),
+            _ => Value::Null,
+        },
+        Ir::Arith(op, x, y) => {
+            let x = eval(x, env);
+            let y = eval(y, env);
+            arith(*op, x, y)
+        }
+        Ir::Cmp(op, x, y) => {
+            let (x, y) = (eval(x, env), eval(y, env));
+            match op {
+                Cmp::Eq => b(equal(&x, &y)),
+                Cmp::Ne => b(!equal(&x, &y)),
+                _ => match compare(&x, &y) {
+                    None => Value::Null,
+                    Some(o) => b(match op {
+                        Cmp::Lt => o == Ordering::Less,
+                        Cmp::Le => o != Ordering::Greater,
+                        Cmp::Gt => o == Ordering::Greater,
+                        _ => o != Ordering::Less,
+                    }),
+                },
+            }
+        }
+        Ir::In(x, l) => {
+            let (x, l) = (eval(x, env), eval(l, env));
+            match (&x, &l) {
+                (Value::Null, _) | (_, Value::Null) => Value::Null,
+                (Value::Str(s), Value::Str(t)) => b(t.contains(s.as_ref())),
+                (Value::Str(k), Value::Map(m)) => b(m.contains_key(k.as_ref())),
+                (_, Value::List(items)) => b(contains(items, &x)),
+                _ => Value::Null,
+            }
+        }
+        Ir::InStrSet(x, set) => match eval(x, env) {
+            Value::Str(s) => b(set.contains(&s)),
+            _ => Value::Null,
+        },
+        Ir::InDomainSet(x, set) => match eval(x, env) {
+            Value::Domain(d) => b(set.contains(d.ascii())),
+            _ => Value::Null,
+        },
+        Ir::InCidr(x, set) => match eval(x, env) {
+            Value::Ip(ip) => b(set.contains(&ip)),
+            _ => Value::Null,
+        },
+        Ir::InCidrDyn(x, l) => {
+            let (x, l) = (eval(x, env), eval(l, env));
+            match (x, l) {
+                (Value::Ip(ip), Value::List(items)) => {
+                    let set = net::CidrSet::parse_lenient(items.iter().filter_map(Value::as_str));
+                    b(set.contains(&ip))
+                }
+                _ => Value::Null,
+            }
+        }
+        Ir::InDomainDyn(x, l) => {
+            let (x, l) = (eval(x, env), eval(l, env));
+            match (x, l) {
+                (Value::Domain(d), Value::List(items)) => b(items
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .any(|s| domain::normalize_domain_str(s).as_deref() == Some(d.ascii()))),
+                _ => Value::Null,
+            }
+        }
+        Ir::And(items) => {
+            let mut unknown = false;
+            for i in items {
+                match eval(i, env) {
+                    Value::Bool(false) => return b(false),
+                    Value::Bool(true) => {}
+                    _ => unknown = true,
+                }
+            }
+            if unknown {
+                Value::Null
+            } else {
+                b(true)
+            }
+        }
+        Ir::Or(items) => {
+            let mut unknown = false;
+            for i in items {
+                match eval(i, env) {
+                    Value::Bool(true) => return b(true),
+                    Value::Bool(false) => {}
+                    _ => unknown = true,
+                }
+            }
+            if unknown {
+                Value::Null
+            } else {
+                b(false)
+            }
+        }
+        Ir::Coalesce(x, y) => match eval(x, env) {
+            Value::Null => eval(y, env),
+            v => v,
+        },
+        Ir::Cond(c, x, y) => match eval(c, env) {
+            Value::Bool(true) => eval(x, env),
+            Value::Bool(false) => eval(y, env),
+            _ => Value::Null,
+        },
+        Ir::Matches(x, re) => match eval(x, env) {
+            Value::Str(s) => b(re.is_match(&s)),
+            _ => Value::Null,
+        },
+        Ir::Capture(x, re, n) => match (eval(x, env), eval(n, env)) {
+            (Value::Str(s), Value::Int(n)) => usize::try_from(n)
+                .ok()
+                .and_then(|n| re.captures(&s).and_then(|c| c.get(n)))
+                .map_or(Value::Null, |m| Value::str(m.as_str())),
+            _ => Value::Null,
+        },
+        Ir::Render(x, ty) => match eval(x, env) {
+            Value::Null => Value::Null,
+            v => Value::Str(Arc::from(v.render(ty))),
+        },
+        Ir::Macro(kind, list, slot, body) => eval_macro(*kind, list, *slot, body, env),
+        Ir::Call(f, args) => {
+            if *f == Builtin::IsNull {
+                return b(args.first().is_none_or(|a| eval(a, env).is_null()));
+            }
+            if *f == Builtin::Coalesce {
+                for a in args {
+                    let v = eval(a, env);
+                    if !v.is_null() {
+                        return v;
+                    }
+                }
+                return Value::Null;
+            }
+            let mut vals: [Value; 3] = Default::default();
+            for (i, a) in args.iter().enumerate() {
+                let v = eval(a, env);
+                if v.is_null() {
+                    return Value::Null;
+                }
+                if let Some(s) = vals.get_mut(i) {
+                    *s = v;
+                }
+            }
+            let [a, b2, c] = vals;
+            call(*f, a, b2, c, env)
+        }
+    }
+}
+
+fn eval_macro(kind: MacroKind, list: &Ir, slot: usize, body: &Ir, env: &mut Env<'_>) -> Value {
+    let Value::List(items) = eval(list, env) else {
+        return Value::Null;
+    };
+    let saved = env.locals.get(slot).cloned().unwrap_or_default();
+    let set = |env: &mut Env<'_>, v: &Value| {
+        if let Some(s) = env.locals.get_mut(slot) {
+            *s = v.clone();
+        }
+    };
+    let result = match kind {
+        MacroKind::Exists | MacroKind::None | MacroKind::All => {
+            let want = !matches!(kind, MacroKind::All); // the value that decides
+            let mut unknown = false;
+            let mut decided = false;
+            for item in items.iter() {
+                set(env, item);
+                match eval(body, env) {
+                    Value::Bool(v) if v == want => {
+                        decided = true;
+                        break;
+                    }
+                    Value::Bool(_) => {}
+                    _ => unknown = true,
+                }
+            }
+            let r = if decided {
+                Value::Bool(want)
+            } else if unknown {
+                Value::Null
+            } else {
+                Value::Bool(!want)
+            };
+            if kind == MacroKind::None {
+                match r {
+                    Value::Bool(v) => Value::Bool(!v),
+                    v => v,
+                }
+            } else {
+                r
+            }
+        }
+        MacroKind::Count => {
+            let mut n = 0i64;
+            for item in items.iter() {
+                set(env, item);
+                if let Value::Bool(true) = eval(body, env) {
+                    n += 1;
+                }
+            }
+            Value::Int(n)
+        }
+        MacroKind::Filter => {
+            let mut out = Vec::new();
+            for item in items.iter() {
+                set(env, item);
+                if let Value::Bool(true) = eval(body, env) {
+                    out.push(item.clone());
+                }
+            }
+            Value::List(Arc::new(out))
+        }
+        MacroKind::Map => {
+            let mut out = Vec::with_capacity(items.len());
+            for item in items.iter() {
+                set(env, item);
+                out.push(eval(body, env));
+            }
+            Value::List(Arc::new(out))
+        }
+    };
+    if let Some(s) = env.locals.get_mut(slot) {
+        *s = saved;
+    }
+    result
+}
+
+fn s(v: &str) -> Value {
+    Value::str(v)
+}
+
+fn list(v: Vec<Value>) -> Value {
+    Value::List(Arc::new(v))
+}
+
+fn extreme(items: &[Value], want: Ordering) -> Value {
+    let mut best: Option<&Value> = None;
+    for v in items {
+        if v.is_null() {
+            return Value::Null;
+        }
+        best = match best {
+            None => Some(v),
+            Some(cur) => match compare(v, cur) {
+                Some(o) if o == want => Some(v),
+                Some(_) => Some(cur),
+                None => return Value::Null,
+            },
+        };
+    }
+    // an int and a float widen to float
+    match best {
+        Some(Value::Int(i)) if items.iter().any(|v| matches!(v, Value::Float(_))) => {
+            Value::Float(*i as f64)
+        }
+        Some(v) => v.clone(),
+        None => Value::Null,
+    }
+}
+
+/// Calls a built-in on non-null arguments (null handling is done by the caller).
+fn call(f: Builtin, a: Value, b2: Value, c: Value, env: &Env<'_>) -> Value {
+    use Builtin as F;
+    use Value as V;
+    match (f, a, b2, c) {
+        (F::LenStr, V::Str(x), ..) => V::Int(text::char_len(&x)),
+        (F::LenList, V::List(x), ..) => int_or_null(i64::try_from(x.len()).ok()),
+        (F::Lower, V::Str(x), ..) => s(&x.to_lowercase()),
+        (F::Upper, V::Str(x), ..) => s(&x.to_uppercase()),
+        (F::Trim, V::Str(x), ..) => s(x.trim()),
+        (F::ContainsStr, V::Str(x), V::Str(y), _) => b(x.contains(y.as_ref())),
+        (F::ContainsList, V::List(x), y, _) => b(contains(&x, &y)),
+        (F::StartsWith, V::Str(x), V::Str(y), _) => b(x.starts_with(y.as_ref())),
+        (F::EndsWith, V::Str(x), V::Str(y), _) => b(x.ends_with(y.as_ref())),
+        (F::Replace, V::Str(x), V::Str(from), V::Str(to)) => {
+            if from.is_empty() {
+                V::Str(x)
+            } else {
+                s(&x.replace(from.as_ref(), &to))
+            }
+        }
+        (F::Split, V::Str(x), V::Str(sep), _) => {
+            if sep.is_empty() {
+                list(x.chars().map(|c| s(c.encode_utf8(&mut [0; 4]))).collect())
+            } else {
+                list(x.split(sep.as_ref()).map(s).collect())
+            }
+        }
+        (F::Substr, V::Str(x), V::Int(start), V::Int(n)) => {
+            text::substr(&x, start, n).map_or(V::Null, |r| s(&r))
+        }
+        (F::First, V::List(x), ..) => x.first().cloned().unwrap_or_default(),
+        (F::Last, V::List(x), ..) => x.last().cloned().unwrap_or_default(),
+        (F::MinList, V::List(x), ..) => extreme(&x, Ordering::Less),
+        (F::MaxList, V::List(x), ..) => extreme(&x, Ordering::Greater),
+        (F::Sum, V::List(x), ..) => {
+            let mut acc = V::Int(0);
+            for v in x.iter() {
+                if v.is_null() {
+                    return V::Null;
+                }
+                acc = arith(Arith::Add, acc, v.clone());
+                if acc.is_null() {
+                    return V::Null;
+                }
+            }
+            acc
+        }
+        (F::Distinct, V::List(x), ..) => {
+            let mut out: Vec<Value> = Vec::new();
+            for v in x.iter() {
+                if !out.iter().any(|o| equal(o, v)) {
+                    out.push(v.clone());
+                }
+            }
+            list(out)
+        }
+        (F::Join, V::List(x), V::Str(sep), _) => {
+            let mut out = String::new();
+            for (i, v) in x.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(&sep);
+                }
+                v.render_into(&crate::types::Type::Null, &mut out);
+            }
+            s(&out)
+        }
+        (F::Int, V::Str(x), ..) => int_or_null(text::parse_int(&x)),
+        (F::Int, V::Float(x), ..) => int_or_null(text::float_to_int(x)),
+        (F::Int, V::Bool(x), ..) => V::Int(i64::from(x)),
+        (F::Int, V::Int(x), ..) => V::Int(x),
+        (F::Float, V::Str(x), ..) => text::parse_float(&x).map_or(V::Null, float),
+        (F::Float, V::Int(x), ..) => V::Float(x as f64),
+        (F::Float, V::Float(x), ..) => V::Float(x),
+        (F::Float, V::Bool(x), ..) => V::Float(if x { 1.0 } else { 0.0 }),
+        (F::Abs, V::Int(x), ..) => int_or_null(x.checked_abs()),
+        (F::Abs, V::Float(x), ..) => V::Float(x.abs()),
+        (F::Abs, V::Duration(x), ..) => x.checked_abs().map_or(V::Null, V::Duration),
+        (F::Min2, x, y, _) => extreme(&[x, y], Ordering::Less),
+        (F::Max2, x, y, _) => extreme(&[x, y], Ordering::Greater),
+        (F::Date, V::Str(x), ..) => date_or_null(dates::parse_iso_date(&x)),
+        (F::Date, V::Date(x), ..) => V::Date(x),
+        (F::Date, V::DateTime(x), ..) => V::Date(dates::date_of(&x)),
+        (F::Days, V::Int(n), ..) => V::Duration(n),
+        (F::Weeks, V::Int(n), ..) => n.checked_mul(7).map_or(V::Null, V::Duration),
+        (F::AddMonths, V::Date(d), V::Int(n), _) => date_or_null(dates::add_months(d, n)),
+        (F::AddYears, V::Date(d), V::Int(n), _) => date_or_null(dates::add_years(d, n)),
+        (F::DaysBetween, V::Date(x), V::Date(y), _) => V::Int((y - x).num_days()),
+        (F::Year, V::Date(d), ..) => V::Int(i64::from(d.year())),
+        (F::Month, V::Date(d), ..) => V::Int(i64::from(d.month())),
+        (F::Day, V::Date(d), ..) => V::Int(i64::from(d.day())),
+        (F::Weekday, V::Date(d), ..) => V::Int(dates::weekday(d)),
+        (F::AddWorkdays, V::Date(d), V::Int(n), _) => date_or_null(env.calendar.add_workdays(d, n)),
+        (F::IsWorkday, V::Date(d), ..) => b(env.calendar.is_workday(d)),
+        (F::DateOf, V::DateTime(dt), ..) => V::Date(dates::date_of(&dt)),
+        (F::DateOf, V::Date(d), ..) => V::Date(d),
+        (F::Domain, V::Str(x), ..) => {
+            domain::parse_domain(&x).map_or(V::Null, |d| V::Domain(Arc::new(d)))
+        }
+        (F::Domain, V::Domain(d), ..) => V::Domain(d),
+        (F::Ascii, V::Domain(d), ..) => s(d.ascii()),
+        (F::Unicode, V::Domain(d), ..) => s(d.unicode()),
+        (F::Tld, V::Domain(d), ..) => s(d.tld()),
+        (F::Suffix, V::Domain(d), ..) => s(&domain::suffix(&d)),
+        (F::Registrable, V::Domain(d), ..) => {
+            domain::registrable(&d).map_or(V::Null, |r| V::Domain(Arc::new(r)))
+        }
+        (F::Labels, V::Domain(d), ..) => list(d.labels().into_iter().map(s).collect()),
+        (F::IsIdn, V::Domain(d), ..) => b(d.is_idn()),
+        (F::Ip, V::Str(x), ..) => net::parse_ip(&x).map_or(V::Null, V::Ip),
+        (F::Ip, V::Ip(x), ..) => V::Ip(x),
+        (F::InCidr, V::Ip(ip), V::Str(c), _) => net::in_cidr(&ip, &c).map_or(V::Null, b),
+        (F::InCidr, V::Ip(ip), V::List(cs), _) => {
+            if cs.iter().any(Value::is_null) {
+                return V::Null;
+            }
+            b(net::CidrSet::parse_lenient(cs.iter().filter_map(Value::as_str)).contains(&ip))
+        }
+        (F::IsPrivate, V::Ip(ip), ..) => b(net::is_private(&ip)),
+        (F::IsIpv6, V::Ip(ip), ..) => b(ip.is_ipv6()),
+        (F::ValidCnId, V::Str(x), ..) => b(china::valid_cn_id(&x)),
+        (F::ValidUscc, V::Str(x), ..) => b(china::valid_uscc(&x)),
+        (F::ValidCnMobile, V::Str(x), ..) => b(china::valid_cn_mobile(&x)),
+        (F::IcpProvince, V::Str(x), ..) => china::icp_province(&x).map_or(V::Null, s),
+        (F::IcpSite, V::Str(x), ..) => int_or_null(china::icp_site(&x)),
+        _ => V::Null,
+    }
+}
+
+/// A set of strings for `x in CONSTANT_LIST`.
+pub fn str_set(items: &[Value]) -> HashSet<Arc<str>> {
+    items
+        .iter()
+        .filter_map(|v| match v {
+            Value::Str(s) => Some(s.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Severity as a number for `--fail-on` comparisons.
+pub fn severity_rank(s: Severity) -> u8 {
+    s as u8
+}

@@ -1,0 +1,434 @@
+//! Conversion of input values to the schema's types (SPEC §3, §7 "Input").
+//!
+//! JSON is deserialized straight into the schema's slots with a [`serde::de::DeserializeSeed`]:
+//! no generic JSON tree is built, undeclared fields are skipped unread, and strings are
+//! borrowed from the input where JSON allows. A value that does not convert becomes null and a
+//! [`FieldError`] naming its path (`domain_facts[1].expiry`, `ips[1]`).
+
+use std::fmt;
+use std::sync::Arc;
+
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+use crate::funcs::{dates, domain, net, text};
+use crate::types::{ObjectType, Type};
+use crate::value::Value;
+
+/// A value that did not convert: where, what, why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldError {
+    pub field: String,
+    pub value: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone)]
+enum Seg {
+    Field(Arc<str>),
+    Index(usize),
+}
+
+/// Collects field errors and tracks the path of the value being read.
+#[derive(Default)]
+pub struct Ctx {
+    path: Vec<Seg>,
+    pub errors: Vec<FieldError>,
+}
+
+impl Ctx {
+    fn path_string(&self) -> String {
+        let mut s = String::new();
+        for seg in &self.path {
+            match seg {
+                Seg::Field(f) => {
+                    if !s.is_empty() {
+                        s.push('.');
+                    }
+                    s.push_str(f);
+                }
+                Seg::Index(i) => {
+                    s.push('[');
+                    s.push_str(&i.to_string());
+                    s.push(']');
+                }
+            }
+        }
+        s
+    }
+
+    /// Enters a field (CSV columns name whole dotted paths).
+    pub fn push_field(&mut self, name: &str) {
+        self.path.push(Seg::Field(Arc::from(name)));
+    }
+
+    pub fn pop_field(&mut self) {
+        self.path.pop();
+    }
+
+    fn error(&mut self, value: String, reason: String) {
+        let field = self.path_string();
+        self.errors.push(FieldError {
+            field,
+            value,
+            reason,
+        });
+    }
+}
+
+/// Converts text (a CSV cell or a JSON string) to a scalar type.
+pub fn convert_text(s: &str, ty: &Type) -> Result<Value, String> {
+    let v = match ty {
+        Type::Str => return Ok(Value::str(s)),
+        Type::Bool => text::parse_bool(s).map(Value::Bool),
+        Type::Int => text::parse_int(s).map(Value::Int),
+        Type::Float => text::parse_float(s)
+            .filter(|f| f.is_finite())
+            .map(Value::Float),
+        Type::Date => dates::parse_date(s).map(Value::Date),
+        Type::DateTime => dates::parse_datetime(s).map(Value::DateTime),
+        Type::Domain => {
+            return domain::parse_domain(s)
+                .map(|d| Value::Domain(Arc::new(d)))
+                .map_err(|e| e.to_string())
+        }
+        Type::Ip => net::parse_ip(s).map(Value::Ip),
+        _ => None,
+    };
+    v.ok_or_else(|| match ty {
+        Type::Bool => format!("`{s}` is not a bool (true/false, 1/0, yes/no, 是/否)"),
+        Type::Int => format!("`{s}` is not an integer"),
+        Type::Float => format!("`{s}` is not a number"),
+        Type::Date => {
+            format!("`{s}` is not a date (YYYY-MM-DD, YYYY/M/D, YYYY.M.D or YYYY年M月D日)")
+        }
+        Type::DateTime => format!("`{s}` is not a datetime (YYYY-MM-DD HH:MM[:SS] or RFC 3339)"),
+        Type::Ip => format!("`{s}` is not an ip address"),
+        other => format!("`{s}` is not a `{other}`"),
+    })
+}
+
+/// Converts a CSV cell (or a JSON string) for a field of any type: lists split on `;` (their
+/// elements trimmed, an empty element null without error), an empty cell null.
+pub fn convert_cell(cell: &str, ty: &Type, ctx: &mut Ctx) -> Value {
+    match ty {
+        Type::List(elem) => {
+            let mut out = Vec::new();
+            for (i, part) in cell.split(';').enumerate() {
+                let part = part.trim();
+                if part.is_empty() {
+                    out.push(Value::Null);
+                    continue;
+                }
+                match convert_text(part, elem) {
+                    Ok(v) => out.push(v),
+                    Err(reason) => {
+                        ctx.path.push(Seg::Index(i));
+                        ctx.error(part.to_string(), reason);
+                        ctx.path.pop();
+                        out.push(Value::Null);
+                    }
+                }
+            }
+            Value::List(Arc::new(out))
+        }
+        Type::Object(_) | Type::Map(_) | Type::Null => {
+            ctx.error(cell.to_string(), "an object cannot come from text".into());
+            Value::Null
+        }
+        _ => match convert_text(cell, ty) {
+            Ok(v) => v,
+            Err(reason) => {
+                ctx.error(cell.to_string(), reason);
+                Value::Null
+            }
+        },
+    }
+}
+
+/// Reads a CSV cell into the slot at `path` of a record (creating nested objects).
+pub fn set_path(record: &mut Vec<Value>, schema: &ObjectType, path: &[usize], value: Value) {
+    let Some((&first, rest)) = path.split_first() else {
+        return;
+    };
+    if record.len() < schema.fields.len() {
+        record.resize(schema.fields.len(), Value::Null);
+    }
+    if rest.is_empty() {
+        if let Some(slot) = record.get_mut(first) {
+            *slot = value;
+        }
+        return;
+    }
+    let Some((_, Type::Object(sub))) = schema.fields.get(first) else {
+        return;
+    };
+    let Some(slot) = record.get_mut(first) else {
+        return;
+    };
+    let mut inner = match std::mem::take(slot) {
+        Value::Object(o) => Arc::try_unwrap(o).unwrap_or_else(|o| (*o).clone()),
+        _ => vec![Value::Null; sub.fields.len()],
+    };
+    set_path(&mut inner, sub, rest, value);
+    *slot = Value::Object(Arc::new(inner));
+}
+
+/// Why a line or document is not a record.
+#[derive(Debug, Clone)]
+pub struct Rejected(pub String);
+
+/// Deserializes one JSON record (an object) into the schema's slots.
+pub fn record_from_json<'de, D: Deserializer<'de>>(
+    de: D,
+    schema: &ObjectType,
+    ctx: &mut Ctx,
+) -> Result<Vec<Value>, D::Error> {
+    de.deserialize_any(RootVisitor { schema, ctx })
+}
+
+struct RootVisitor<'a> {
+    schema: &'a ObjectType,
+    ctx: &'a mut Ctx,
+}
+
+impl<'de> Visitor<'de> for RootVisitor<'_> {
+    type Value = Vec<Value>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        read_object(map, self.schema, self.ctx)
+    }
+}
+
+fn read_object<'de, A: MapAccess<'de>>(
+    mut map: A,
+    schema: &ObjectType,
+    ctx: &mut Ctx,
+) -> Result<Vec<Value>, A::Error> {
+    let mut slots = vec![Value::Null; schema.fields.len()];
+    while let Some(slot) = map.next_key_seed(KeySeed { schema })? {
+        match slot {
+            None => {
+                map.next_value::<IgnoredAny>()?;
+            }
+            Some(i) => {
+                let Some((name, ty)) = schema.fields.get(i) else {
+                    map.next_value::<IgnoredAny>()?;
+                    continue;
+                };
+                ctx.path.push(Seg::Field(Arc::from(name.as_str())));
+                let v = map.next_value_seed(ValueSeed { ty, ctx: &mut *ctx });
+                ctx.path.pop();
+                if let Some(s) = slots.get_mut(i) {
+                    *s = v?;
+                }
+            }
+        }
+    }
+    Ok(slots)
+}
+
+/// Resolves a key to its slot (None: undeclared, skipped).
+struct KeySeed<'a> {
+    schema: &'a ObjectType,
+}
+
+impl<'de> DeserializeSeed<'de> for KeySeed<'_> {
+    type Value = Option<usize>;
+
+    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<Self::Value, D::Error> {
+        de.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeySeed<'_> {
+    type Value = Option<usize>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a field name")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(self.schema.fields.iter().position(|(n, _)| n == v))
+    }
+}
+
+struct ValueSeed<'a> {
+    ty: &'a Type,
+    ctx: &'a mut Ctx,
+}
+
+impl<'de> DeserializeSeed<'de> for ValueSeed<'_> {
+    type Value = Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<Self::Value, D::Error> {
+        de.deserialize_any(self)
+    }
+}
+
+impl ValueSeed<'_> {
+    fn bad(self, value: String, what: &str) -> Value {
+        let reason = format!("expected {} but found {what}", describe(self.ty));
+        self.ctx.error(value, reason);
+        Value::Null
+    }
+}
+
+fn describe(ty: &Type) -> String {
+    match ty {
+        Type::List(_) => "a list".into(),
+        Type::Object(_) => "an object".into(),
+        t => format!("a `{t}`"),
+    }
+}
+
+impl<'de> Visitor<'de> for ValueSeed<'_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", describe(self.ty))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Value, E> {
+        Ok(match self.ty {
+            Type::Bool => Value::Bool(v),
+            _ => self.bad(v.to_string(), "a boolean"),
+        })
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Value, E> {
+        Ok(match self.ty {
+            Type::Int => Value::Int(v),
+            Type::Float => Value::Float(v as f64),
+            Type::Str => Value::str(&v.to_string()),
+            Type::Bool if v == 0 || v == 1 => Value::Bool(v == 1),
+            _ => self.bad(v.to_string(), "a number"),
+        })
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
+        match i64::try_from(v) {
+            Ok(i) => self.visit_i64(i),
+            Err(_) => Ok(match self.ty {
+                Type::Float => Value::Float(v as f64),
+                Type::Str => Value::str(&v.to_string()),
+                _ => self.bad(v.to_string(), "a number out of range"),
+            }),
+        }
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
+        let text = serde_json::Number::from_f64(v).map_or_else(|| v.to_string(), |n| n.to_string());
+        Ok(match self.ty {
+            Type::Float => Value::Float(v),
+            Type::Int
+                if v.fract() == 0.0
+                    && v >= -9.223_372_036_854_776e18
+                    && v < 9.223_372_036_854_776e18 =>
+            {
+                Value::Int(v as i64)
+            }
+            Type::Str => Value::str(&text),
+            _ => self.bad(text, "a number"),
+        })
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
+        Ok(convert_cell_json(v, self.ty, self.ctx))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let Type::List(elem) = self.ty else {
+            let v = serde_json::Value::deserialize_seq_rest(seq)?;
+            return Ok(self.bad(v, "a list"));
+        };
+        let mut out = Vec::new();
+        let mut i = 0;
+        loop {
+            self.ctx.path.push(Seg::Index(i));
+            let next = seq.next_element_seed(ValueSeed {
+                ty: elem,
+                ctx: &mut *self.ctx,
+            });
+            self.ctx.path.pop();
+            match next? {
+                Some(v) => out.push(v),
+                None => break,
+            }
+            i += 1;
+        }
+        Ok(Value::List(Arc::new(out)))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Value, A::Error> {
+        match self.ty {
+            Type::Object(o) => Ok(Value::Object(Arc::new(read_object(map, o, self.ctx)?))),
+            _ => {
+                let v = serde_json::Value::deserialize_map_rest(map)?;
+                Ok(self.bad(v, "an object"))
+            }
+        }
+    }
+}
+
+/// A JSON string for a field: scalars convert as text; a list field splits like a CSV cell.
+fn convert_cell_json(v: &str, ty: &Type, ctx: &mut Ctx) -> Value {
+    convert_cell(v, ty, ctx)
+}
+
+/// Reads the rest of a sequence or map as compact JSON text (for error values).
+trait Rest {
+    fn deserialize_seq_rest<'de, A: SeqAccess<'de>>(seq: A) -> Result<String, A::Error>;
+    fn deserialize_map_rest<'de, A: MapAccess<'de>>(map: A) -> Result<String, A::Error>;
+}
+
+impl Rest for serde_json::Value {
+    fn deserialize_seq_rest<'de, A: SeqAccess<'de>>(seq: A) -> Result<String, A::Error> {
+        use serde::Deserialize;
+        let v = serde_json::Value::deserialize(de::value::SeqAccessDeserializer::new(seq))?;
+        Ok(v.to_string())
+    }
+
+    fn deserialize_map_rest<'de, A: MapAccess<'de>>(map: A) -> Result<String, A::Error> {
+        use serde::Deserialize;
+        let v = serde_json::Value::deserialize(de::value::MapAccessDeserializer::new(map))?;
+        Ok(v.to_string())
+    }
+}
+
+/// Reads a record from a JSON value (test records, `explain --record`).
+pub fn record_from_value(
+    v: &serde_json::Value,
+    schema: &ObjectType,
+) -> Result<(Vec<Value>, Vec<FieldError>), String> {
+    if !v.is_object() {
+        return Err("a record must be a JSON object".into());
+    }
+    let mut ctx = Ctx::default();
+    let slots = record_from_json(v, schema, &mut ctx).map_err(|e| e.to_string())?;
+    Ok((slots, ctx.errors))
+}
+
+/// The value at a slot path of a record.
+pub fn slot_value<'v>(record: &'v [Value], path: &[usize]) -> Option<&'v Value> {
+    let (&first, rest) = path.split_first()?;
+    let v = record.get(first)?;
+    if rest.is_empty() {
+        return Some(v);
+    }
+    match v {
+        Value::Object(o) => slot_value(o, rest),
+        _ => None,
+    }
+}

@@ -1,0 +1,33 @@
+//! beian: a rules engine for ICP filing (ICP备案) compliance.
+//!
+//! Pipeline, one module per stage, each with a thin entry function:
+//! [`load`] (YAML with positions → definitions) → [`parser`] (expressions, the only `nom` user)
+//! → [`check`] (names, types, lowering) → [`compile`] (folding; an immutable [`program::Program`])
+//! → [`eval`] (one record) → [`scan`] (inputs in parallel, findings in order) → [`report`].
+//! [`pack::load_all`] runs the first four.
+//!
+//! Panics are designed out: library code denies `unwrap`, `expect`, `panic!` and indexing (see
+//! `[lints]` in Cargo.toml); evaluation is total.
+
+pub mod ast;
+pub mod check;
+pub mod cli;
+pub mod compile;
+pub mod diag;
+pub mod eval;
+pub mod explain;
+pub mod funcs;
+pub mod input;
+pub mod load;
+pub mod pack;
+pub mod pack_schema;
+pub mod parser;
+pub mod program;
+pub mod report;
+pub mod scan;
+pub mod source;
+pub mod testing;
+pub mod types;
+pub mod value;
+pub mod waivers;
+pub mod yaml;

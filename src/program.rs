@@ -1,0 +1,228 @@
+//! The compiled program: immutable, `Send + Sync`, built once per pack and shared by every
+//! worker thread. Field paths are resolved to slots, constants folded, regexes, CIDR sets and
+//! domain sets built at load time (stages check → compile).
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use regex::Regex;
+
+use crate::funcs::dates::Calendar;
+use crate::funcs::net::CidrSet;
+use crate::load::{PackMeta, Severity, TestDef};
+use crate::source::{Loc, Sources};
+use crate::types::{ObjectType, Type};
+use crate::value::Value;
+
+/// A typed, resolved expression. Every variant is total: evaluation never fails or panics;
+/// what could fail gives null.
+#[derive(Debug, Clone)]
+pub enum Ir {
+    Const(Value),
+    /// The record being evaluated (its top-level slots).
+    Record,
+    /// A local slot: `for_each` variable, `let` value or macro variable.
+    Local(usize),
+    AsOf,
+    /// Slot of an object.
+    Field(Box<Ir>, usize),
+    /// `list[int]`
+    Index(Box<Ir>, Box<Ir>),
+    /// `map[string]`
+    MapGet(Box<Ir>, Box<Ir>),
+    List(Vec<Ir>),
+    /// Int to float, where a float is expected.
+    ToFloat(Box<Ir>),
+    Not(Box<Ir>),
+    Neg(Box<Ir>),
+    Arith(Arith, Box<Ir>, Box<Ir>),
+    Cmp(Cmp, Box<Ir>, Box<Ir>),
+    /// Membership in a list (or substring, or mapping key), decided by the values' kinds.
+    In(Box<Ir>, Box<Ir>),
+    /// Membership in a constant set of strings.
+    InStrSet(Box<Ir>, Arc<HashSet<Arc<str>>>),
+    /// A domain in a constant set of normalised (ASCII) domains.
+    InDomainSet(Box<Ir>, Arc<HashSet<String>>),
+    /// An ip in a constant CIDR set.
+    InCidr(Box<Ir>, Arc<CidrSet>),
+    /// An ip in a computed list of CIDR strings (invalid entries match nothing).
+    InCidrDyn(Box<Ir>, Box<Ir>),
+    /// A domain in a computed list of domain strings.
+    InDomainDyn(Box<Ir>, Box<Ir>),
+    And(Vec<Ir>),
+    Or(Vec<Ir>),
+    Coalesce(Box<Ir>, Box<Ir>),
+    Cond(Box<Ir>, Box<Ir>, Box<Ir>),
+    Call(Builtin, Vec<Ir>),
+    Matches(Box<Ir>, Arc<Regex>),
+    Capture(Box<Ir>, Arc<Regex>, Box<Ir>),
+    /// `string(x)` and message holes: render with the static type.
+    Render(Box<Ir>, Type),
+    Macro(MacroKind, Box<Ir>, usize, Box<Ir>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arith {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Rem,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cmp {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MacroKind {
+    Exists,
+    All,
+    None,
+    Count,
+    Filter,
+    Map,
+}
+
+/// Built-in functions (SPEC §2.5), after overload resolution by argument types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Builtin {
+    LenStr,
+    LenList,
+    Lower,
+    Upper,
+    Trim,
+    ContainsStr,
+    ContainsList,
+    StartsWith,
+    EndsWith,
+    Replace,
+    Split,
+    Substr,
+    First,
+    Last,
+    MinList,
+    MaxList,
+    Sum,
+    Distinct,
+    Join,
+    Int,
+    Float,
+    Abs,
+    Min2,
+    Max2,
+    Date,
+    Days,
+    Weeks,
+    AddMonths,
+    AddYears,
+    DaysBetween,
+    Year,
+    Month,
+    Day,
+    Weekday,
+    AddWorkdays,
+    IsWorkday,
+    DateOf,
+    IsNull,
+    Coalesce,
+    Domain,
+    Ascii,
+    Unicode,
+    Tld,
+    Suffix,
+    Registrable,
+    Labels,
+    IsIdn,
+    Ip,
+    InCidr,
+    IsPrivate,
+    IsIpv6,
+    ValidCnId,
+    ValidUscc,
+    ValidCnMobile,
+    IcpProvince,
+    IcpSite,
+}
+
+/// One part of a compiled message.
+#[derive(Debug, Clone)]
+pub enum MsgPart {
+    Lit(String),
+    Hole(Ir, Type),
+}
+
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub id: String,
+    pub title: String,
+    pub category: String,
+    pub severity: Severity,
+    pub enabled: bool,
+    pub effective_from: Option<NaiveDate>,
+    pub effective_until: Option<NaiveDate>,
+    /// Local slot of the element and the list to iterate.
+    pub for_each: Option<(usize, Ir)>,
+    pub lets: Vec<(usize, Ir)>,
+    pub applies_if: Option<Ir>,
+    pub when: Ir,
+    pub message: Vec<MsgPart>,
+    pub deadline: Option<Ir>,
+    pub remedy: Option<String>,
+    pub source: Option<String>,
+    pub tests: Vec<TestDef>,
+    /// How many local slots an evaluation needs.
+    pub locals: usize,
+    /// Where the rule is defined.
+    pub loc: Loc,
+    /// The expression source texts, for `explain` and `rules`.
+    pub text: RuleText,
+}
+
+/// Source texts of a rule's expressions, as written.
+#[derive(Debug, Clone, Default)]
+pub struct RuleText {
+    pub for_each: Option<String>,
+    pub lets: Vec<(String, String)>,
+    pub applies_if: Option<String>,
+    pub when: String,
+    pub message: String,
+    pub deadline: Option<String>,
+}
+
+impl Rule {
+    /// Enabled and within its `effective` window at `as_of` (inclusive).
+    pub fn active(&self, as_of: NaiveDate) -> bool {
+        self.enabled && self.in_window(as_of)
+    }
+
+    pub fn in_window(&self, as_of: NaiveDate) -> bool {
+        self.effective_from.is_none_or(|f| as_of >= f)
+            && self.effective_until.is_none_or(|u| as_of <= u)
+    }
+}
+
+/// The compiled pack.
+#[derive(Debug, Clone)]
+pub struct Program {
+    pub meta: Option<PackMeta>,
+    pub schema: Arc<ObjectType>,
+    /// Slot path of the key field and its type.
+    pub key: Option<(Vec<usize>, Type)>,
+    pub rules: Vec<Rule>,
+    pub calendar: Arc<Calendar>,
+    pub sources: Sources,
+}
+
+#[allow(dead_code)]
+fn assert_send_sync() {
+    fn is<T: Send + Sync>() {}
+    is::<Program>();
+}
