@@ -96,20 +96,8 @@ const REGEX_DFA_LIMIT: usize = 1 << 22;
 /// diagnostic, warnings included.
 pub fn check(pack: PackDef, sources: Sources) -> (Option<Program>, Vec<Diagnostic>) {
     let schema = Arc::new(pack.schema.clone());
-    let mut c = Checker {
-        sources: &sources,
-        diags: Vec::new(),
-        schema: schema.clone(),
-        tables: HashMap::new(),
-        table_order: Vec::new(),
-        used_tables: HashSet::new(),
-        calendar: Arc::new(Calendar::empty()),
-        node: None,
-    };
-    for t in &pack.tables {
-        c.table(t);
-    }
-    c.build_calendar(&pack.tables);
+    let mut c = Checker::new(&sources, schema.clone());
+    c.load_tables(&pack);
     let key = pack.key.as_ref().and_then(|(path, loc)| c.key(path, *loc));
     let mut rules = Vec::new();
     for r in &pack.rules {
@@ -181,6 +169,10 @@ impl Scope {
 type Typed = (Ir, Type);
 
 struct Checker<'a> {
+    /// When set, every lowered sub-expression is recorded (for `explain`).
+    trace: Option<Vec<TraceNode>>,
+    /// The clause being checked, for the trace.
+    clause: String,
     sources: &'a Sources,
     diags: Vec<Diagnostic>,
     schema: Arc<ObjectType>,
@@ -196,7 +188,29 @@ fn is_const(ir: &Ir) -> bool {
     matches!(ir, Ir::Const(_))
 }
 
-impl Checker<'_> {
+impl<'a> Checker<'a> {
+    fn new(sources: &'a Sources, schema: Arc<ObjectType>) -> Checker<'a> {
+        Checker {
+            trace: None,
+            clause: String::new(),
+            sources,
+            diags: Vec::new(),
+            schema,
+            tables: HashMap::new(),
+            table_order: Vec::new(),
+            used_tables: HashSet::new(),
+            calendar: Arc::new(Calendar::empty()),
+            node: None,
+        }
+    }
+
+    fn load_tables(&mut self, pack: &PackDef) {
+        for t in &pack.tables {
+            self.table(t);
+        }
+        self.build_calendar(&pack.tables);
+    }
+
     fn loc(&self, span: &Span) -> Loc {
         match &self.node {
             Some(n) => n.locate(self.sources, span.start, span.end),
@@ -413,6 +427,7 @@ impl Checker<'_> {
         let mut for_each = None;
         let mut fe_var: Option<String> = None;
         if let Some(node) = &r.for_each {
+            self.clause = "for_each".into();
             self.node = Some(node.clone());
             text.for_each = node.text().map(str::to_string);
             match parser::parse_for_each(node.text().unwrap_or("")) {
@@ -478,6 +493,7 @@ impl Checker<'_> {
                 );
                 continue;
             }
+            self.clause = format!("let {}", l.name);
             if let Some((ir, ty)) = self.typed_expr(&l.expr, &mut scope) {
                 if self.schema.slot(&l.name).is_some() {
                     self.diags.push(
@@ -500,9 +516,11 @@ impl Checker<'_> {
         }
         let applies_if = r.applies_if.as_ref().and_then(|n| {
             text.applies_if = n.text().map(str::to_string);
+            self.clause = "applies_if".into();
             self.bool_expr(n, &mut scope, "`applies_if`")
         });
         text.when = r.when.text().unwrap_or("").to_string();
+        self.clause = "when".into();
         let when = self.bool_expr(&r.when, &mut scope, "`when`");
         if let Some(Ir::Const(v)) = &when {
             let what = match v {
@@ -523,9 +541,11 @@ impl Checker<'_> {
             }
         }
         text.message = r.message.text().unwrap_or("").to_string();
+        self.clause = "message".into();
         let message = self.message(&r.message, &mut scope);
         let deadline = r.deadline.as_ref().and_then(|n| {
             text.deadline = n.text().map(str::to_string);
+            self.clause = "deadline".into();
             let (ir, ty) = self.typed_expr(n, &mut scope)?;
             if !ty.fits(&Type::Date) {
                 let span = 0..n.text().unwrap_or("").len();
@@ -658,7 +678,24 @@ impl Checker<'_> {
 
     fn expr(&mut self, e: &Expr, scope: &mut Scope) -> Option<Typed> {
         let r = self.expr_inner(e, scope)?;
-        Some((fold(r.0, &self.calendar), r.1))
+        let r = (fold(r.0, &self.calendar), r.1);
+        if let Some(trace) = &mut self.trace {
+            let text = self
+                .node
+                .as_ref()
+                .and_then(|n| n.text())
+                .and_then(|t| t.get(e.span.clone()))
+                .unwrap_or("")
+                .to_string();
+            trace.push(TraceNode {
+                clause: self.clause.clone(),
+                span: e.span.clone(),
+                text,
+                ir: r.0.clone(),
+                ty: r.1.clone(),
+            });
+        }
+        Some(r)
     }
 
     fn expr_inner(&mut self, e: &Expr, scope: &mut Scope) -> Option<Typed> {
@@ -1907,4 +1944,79 @@ fn unused(_: Option<&str>) -> Option<&str> {
 #[allow(dead_code)]
 fn is_const_ir(ir: &Ir) -> bool {
     is_const(ir)
+}
+
+/// One checked sub-expression, recorded for `explain`.
+#[derive(Debug, Clone)]
+pub struct TraceNode {
+    /// `for_each`, `let NAME`, `applies_if`, `when`, `message`, `deadline`.
+    pub clause: String,
+    /// Byte range in the clause's text.
+    pub span: Span,
+    pub text: String,
+    pub ir: Ir,
+    pub ty: Type,
+}
+
+/// A rule compiled with every sub-expression recorded.
+pub struct RuleTrace {
+    pub program: Program,
+    pub rule_index: usize,
+    pub nodes: Vec<TraceNode>,
+}
+
+/// Compiles a pack (which must be free of errors) and traces one rule's sub-expressions.
+pub fn trace_rule(pack: PackDef, sources: Sources, id: &str) -> Option<RuleTrace> {
+    let def = pack.rules.iter().find(|r| r.id == id)?.clone();
+    let (program, _) = check(pack.clone(), sources.clone());
+    let program = program?;
+    let rule_index = program.rules.iter().position(|r| r.id == id)?;
+    let mut c = Checker::new(&sources, program.schema.clone());
+    c.load_tables(&pack);
+    c.trace = Some(Vec::new());
+    c.rule(&def)?;
+    let nodes = c.trace.take().unwrap_or_default();
+    Some(RuleTrace {
+        program,
+        rule_index,
+        nodes,
+    })
+}
+
+/// One expression compiled against a pack's schema and tables (expression cases).
+pub struct CompiledExpr {
+    pub program: Program,
+    pub ir: Ir,
+    pub ty: Type,
+    pub locals: usize,
+}
+
+/// Checks and compiles one expression (held in `node`) against `pack`'s schema and tables.
+pub fn check_expression(
+    pack: &PackDef,
+    sources: &Sources,
+    node: &Node,
+) -> Result<CompiledExpr, Vec<Diagnostic>> {
+    let schema = Arc::new(pack.schema.clone());
+    let mut c = Checker::new(sources, schema.clone());
+    c.load_tables(pack);
+    let mut scope = Scope::default();
+    let result = c.typed_expr(node, &mut scope);
+    let errors: Vec<Diagnostic> = c.diags.iter().filter(|d| d.is_error()).cloned().collect();
+    match result {
+        Some((ir, ty)) if errors.is_empty() => Ok(CompiledExpr {
+            program: Program {
+                meta: None,
+                schema,
+                key: None,
+                rules: Vec::new(),
+                calendar: c.calendar.clone(),
+                sources: sources.clone(),
+            },
+            ir,
+            ty,
+            locals: scope.slots,
+        }),
+        _ => Err(errors),
+    }
 }

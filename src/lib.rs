@@ -10,6 +10,7 @@
 //! `[lints]` in Cargo.toml); evaluation is total.
 
 pub mod ast;
+pub mod cases;
 pub mod check;
 pub mod cli;
 pub mod compile;

@@ -256,6 +256,22 @@ pub fn load(files: Vec<PackFile>, sources: &mut Sources) -> (PackDef, Vec<Diagno
     (pack, diags)
 }
 
+/// Loads the `schema` and `tables` of a mapping node (expression case files).
+pub fn load_node(node: &Node, sources: &mut Sources) -> (PackDef, Vec<Diagnostic>) {
+    let mut l = Loader {
+        sources,
+        diags: Vec::new(),
+        pack: PackDef::default(),
+        meta_loc: None,
+        table_locs: HashMap::new(),
+        rule_ids: HashMap::new(),
+    };
+    l.duplicate_keys(node);
+    l.top(node);
+    let Loader { pack, diags, .. } = l;
+    (pack, diags)
+}
+
 struct Loader<'s> {
     sources: &'s mut Sources,
     diags: Vec<Diagnostic>,

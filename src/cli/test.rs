@@ -15,9 +15,15 @@ pub struct Args {
     /// Run only these rules: ids, id prefixes ending in `-`, or categories.
     #[arg(long = "select", value_name = "LIST")]
     pub select: Vec<String>,
+    /// Run expression case files (a file or a directory of them) instead of the rules' tests.
+    #[arg(long = "cases", value_name = "PATH")]
+    pub cases: Vec<PathBuf>,
 }
 
 pub fn run(args: Args) -> i32 {
+    if !args.cases.is_empty() {
+        return run_cases(&args.cases);
+    }
     let program = match super::load_pack(args.rules.as_deref()) {
         Ok(p) => p,
         Err(code) => return code,
@@ -156,4 +162,26 @@ pub fn junit(report: &TestReport) -> String {
     }
     s.push_str("</testsuites>\n");
     s
+}
+
+fn run_cases(paths: &[PathBuf]) -> i32 {
+    match crate::cases::run_paths(paths) {
+        Err((diags, sources)) => {
+            super::print_diagnostics(&diags, &sources);
+            2
+        }
+        Ok(results) => {
+            let failed: Vec<_> = results.iter().filter(|r| !r.passed).collect();
+            for r in &failed {
+                println!("FAIL {}:{}: {}\n  {}\n", r.file, r.line, r.name, r.problem);
+            }
+            println!(
+                "{} tests, {} passed, {} failed",
+                results.len(),
+                results.len() - failed.len(),
+                failed.len()
+            );
+            i32::from(!failed.is_empty())
+        }
+    }
 }
