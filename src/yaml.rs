@@ -276,8 +276,7 @@ pub fn parse(sources: &Sources, file: FileId) -> Result<Option<Node>, Diagnostic
     let mut parser = Parser::new_from_str(text);
     let mut root = None;
     let mut documents = 0;
-    loop {
-        let Some(ev) = parser.next_event() else { break };
+    while let Some(ev) = parser.next_event() {
         let (ev, span) = ev.map_err(|e| {
             let at = offsets.byte(e.marker().index());
             Diagnostic::error(Code::YamlSyntax, format!("invalid yaml: {}", e.info()))

@@ -42,6 +42,8 @@ fn version_text() -> &'static str {
 }
 
 #[derive(Subcommand, Debug)]
+// parsed once per process: the size of the largest variant does not matter
+#[allow(clippy::large_enum_variant)]
 pub enum Command {
     /// Scan exports (JSON Lines, JSON, CSV, TSV) and report findings.
     Scan(scan::Args),
