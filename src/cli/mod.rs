@@ -82,6 +82,19 @@ pub fn main() -> i32 {
     }
 }
 
+/// Writes to standard output. A closed pipe (`beian rules | head`) or a full disk is not worth
+/// a panic: the text is dropped.
+pub fn out(text: &str) {
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+}
+
+/// Writes a line to standard error, ignoring failures (see [`out`]).
+pub fn err(text: &str) {
+    let mut e = std::io::stderr().lock();
+    let _ = e.write_all(text.as_bytes());
+    let _ = e.write_all(b"\n");
+}
+
 /// Prints diagnostics rustc-style on standard error.
 pub fn print_diagnostics(diags: &[Diagnostic], sources: &Sources) {
     let mut err = std::io::stderr().lock();
