@@ -1105,6 +1105,12 @@ impl<'a> Checker<'a> {
                     };
                     return mismatch(self, help);
                 };
+                let (ai, bi) = match (&at, &bt, &t) {
+                    (Type::List(_), Type::List(_), Type::List(_)) => {
+                        (widen(ai, &at, &t), widen(bi, &bt, &t))
+                    }
+                    _ => (ai, bi),
+                };
                 Some((Ir::Arith(arith, Box::new(ai), Box::new(bi)), t))
             }
         }
@@ -1280,6 +1286,12 @@ impl<'a> Checker<'a> {
             false
         };
         let sig = signature(name);
+        // a one-argument function's type error points at the argument
+        let span = &if n == 1 {
+            args.first().map_or_else(|| span.clone(), |a| a.2.clone())
+        } else {
+            span.clone()
+        };
         let simple = |c: &mut Self, params: &[T], f: F, ret: T| -> Option<(F, T)> {
             if !c.arity(func, n, &[params.len()], sig) {
                 return None;
@@ -1423,7 +1435,20 @@ impl<'a> Checker<'a> {
                 if !want(self, 1, &T::Str) {
                     return None;
                 }
-                (F::Join, T::Str)
+                let elem = match t(0) {
+                    T::List(e) => *e,
+                    _ => T::Null,
+                };
+                let mut it = args.into_iter();
+                let (list, _, _) = it.next()?;
+                let (sep, _, _) = it.next()?;
+                return Some((
+                    fold(
+                        Ir::Join(Box::new(list), Box::new(sep), elem),
+                        &self.calendar,
+                    ),
+                    T::Str,
+                ));
             }
             "int" | "float" => {
                 if !self.arity(func, n, &[1], sig) {
@@ -1740,7 +1765,14 @@ impl<'a> Checker<'a> {
     ) -> Option<Typed> {
         let name = func.name.as_str();
         let sig = signature(name);
-        if !self.arity(func, args.len(), &[3], sig) {
+        if args.len() != 3 {
+            self.err(
+                Code::Arity,
+                &func.span,
+                format!("`{name}` takes a variable name and an expression, e.g. `LIST.{name}(x, x > 0)`"),
+                "wrong number of arguments",
+                Some(format!("usage: {sig}")),
+            );
             return None;
         }
         let (Some(list), Some(var), Some(body)) = (args.first(), args.get(1), args.get(2)) else {
@@ -1798,7 +1830,14 @@ impl<'a> Checker<'a> {
 
 /// Int to float where the unified type is float (list elements, `??`, `?:`).
 fn widen(ir: Ir, from: &Type, to: &Type) -> Ir {
-    if *from == Type::Int && *to == Type::Float {
+    fn needs(from: &Type, to: &Type) -> bool {
+        match (from, to) {
+            (Type::Int, Type::Float) => true,
+            (Type::List(a), Type::List(b)) => needs(a, b),
+            _ => false,
+        }
+    }
+    if needs(from, to) {
         return fold(Ir::ToFloat(Box::new(ir)), &Calendar::empty());
     }
     ir

@@ -30,7 +30,8 @@ fn foldable(ir: &Ir) -> bool {
         | Ir::InCidrDyn(a, b)
         | Ir::InDomainDyn(a, b)
         | Ir::Coalesce(a, b)
-        | Ir::Capture(a, _, b) => c(a) && c(b),
+        | Ir::Capture(a, _, b)
+        | Ir::Join(a, b, _) => c(a) && c(b),
         Ir::Cond(a, b, d) => c(a) && c(b) && c(d),
         Ir::List(items) | Ir::And(items) | Ir::Or(items) | Ir::Call(_, items) => {
             items.iter().all(c)

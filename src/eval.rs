@@ -169,6 +169,21 @@ fn float(f: f64) -> Value {
     }
 }
 
+/// Int to float, through lists too (`[int]` where `[float]` is wanted); other values as they are.
+fn to_float(v: Value) -> Value {
+    match v {
+        Value::Int(i) => Value::Float(i as f64),
+        Value::List(items)
+            if items
+                .iter()
+                .any(|v| matches!(v, Value::Int(_) | Value::List(_))) =>
+        {
+            Value::List(Arc::new(items.iter().cloned().map(to_float).collect()))
+        }
+        v => v,
+    }
+}
+
 fn date_or_null(d: Option<NaiveDate>) -> Value {
     d.map_or(Value::Null, Value::Date)
 }
@@ -290,10 +305,7 @@ pub fn eval(ir: &Ir, env: &mut Env<'_>) -> Value {
             }
         }
         Ir::List(items) => Value::List(Arc::new(items.iter().map(|i| eval(i, env)).collect())),
-        Ir::ToFloat(x) => match eval(x, env) {
-            Value::Int(i) => Value::Float(i as f64),
-            v => v,
-        },
+        Ir::ToFloat(x) => to_float(eval(x, env)),
         Ir::Not(x) => match eval(x, env) {
             Value::Bool(v) => b(!v),
             _ => Value::Null,
@@ -415,6 +427,19 @@ pub fn eval(ir: &Ir, env: &mut Env<'_>) -> Value {
                 .ok()
                 .and_then(|n| re.captures(&s).and_then(|c| c.get(n)))
                 .map_or(Value::Null, |m| Value::str(m.as_str())),
+            _ => Value::Null,
+        },
+        Ir::Join(l, sep, elem) => match (eval(l, env), eval(sep, env)) {
+            (Value::List(items), Value::Str(sep)) => {
+                let mut out = String::new();
+                for (i, v) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(&sep);
+                    }
+                    v.render_into(elem, &mut out);
+                }
+                Value::Str(Arc::from(out))
+            }
             _ => Value::Null,
         },
         Ir::Render(x, ty) => match eval(x, env) {
@@ -618,16 +643,6 @@ fn call(f: Builtin, a: Value, b2: Value, c: Value, env: &Env<'_>) -> Value {
             }
             list(out)
         }
-        (F::Join, V::List(x), V::Str(sep), _) => {
-            let mut out = String::new();
-            for (i, v) in x.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(&sep);
-                }
-                v.render_into(&crate::types::Type::Null, &mut out);
-            }
-            s(&out)
-        }
         (F::Int, V::Str(x), ..) => int_or_null(text::parse_int(&x)),
         (F::Int, V::Float(x), ..) => int_or_null(text::float_to_int(x)),
         (F::Int, V::Bool(x), ..) => V::Int(i64::from(x)),
@@ -704,4 +719,44 @@ pub fn str_set(items: &[Value]) -> HashSet<Arc<str>> {
 /// Severity as a number for `--fail-on` comparisons.
 pub fn severity_rank(s: Severity) -> u8 {
     s as u8
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(ir: &Ir) -> Value {
+        let calendar = Calendar::empty();
+        let mut env = Env {
+            record: &[],
+            locals: Vec::new(),
+            as_of: NaiveDate::default(),
+            calendar: &calendar,
+        };
+        eval(ir, &mut env)
+    }
+
+    #[test]
+    fn to_float_widens_lists_element_wise() {
+        let ints = Value::List(Arc::new(vec![
+            Value::Int(1),
+            Value::Null,
+            Value::List(Arc::new(vec![Value::Int(2)])),
+        ]));
+        let got = run(&Ir::ToFloat(Box::new(Ir::Const(ints))));
+        let want = Value::List(Arc::new(vec![
+            Value::Float(1.0),
+            Value::Null,
+            Value::List(Arc::new(vec![Value::Float(2.0)])),
+        ]));
+        assert_eq!(got, want);
+        assert_eq!(
+            run(&Ir::ToFloat(Box::new(Ir::Const(Value::Int(3))))),
+            Value::Float(3.0)
+        );
+        assert_eq!(
+            run(&Ir::ToFloat(Box::new(Ir::Const(Value::Null)))),
+            Value::Null
+        );
+    }
 }

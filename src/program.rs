@@ -57,6 +57,8 @@ pub enum Ir {
     Call(Builtin, Vec<Ir>),
     Matches(Box<Ir>, Arc<Regex>),
     Capture(Box<Ir>, Arc<Regex>, Box<Ir>),
+    /// `join(list, sep)`, rendering elements with their static type.
+    Join(Box<Ir>, Box<Ir>, Type),
     /// `string(x)` and message holes: render with the static type.
     Render(Box<Ir>, Type),
     Macro(MacroKind, Box<Ir>, usize, Box<Ir>),
@@ -112,7 +114,6 @@ pub enum Builtin {
     MaxList,
     Sum,
     Distinct,
-    Join,
     Int,
     Float,
     Abs,
