@@ -19,6 +19,7 @@ pub mod eval;
 pub mod explain;
 pub mod funcs;
 pub mod input;
+pub mod lints;
 pub mod load;
 pub mod pack;
 pub mod pack_schema;

@@ -65,6 +65,7 @@ pub fn load_all(source: PackSource<'_>) -> Loaded {
 pub fn load_files(files: Vec<PackFile>) -> Loaded {
     let mut sources = Sources::new();
     let (def, mut diags) = load::load(files, &mut sources);
+    diags.extend(crate::lints::lint(&def, &sources));
     let had_errors = diags.iter().any(Diagnostic::is_error);
     let (program, check_diags) = check(def, sources.clone());
     diags.extend(check_diags);

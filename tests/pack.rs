@@ -1,7 +1,12 @@
 //! The embedded ICP pack: it checks clean, its own tests pass, every rule fires on the
 //! fixtures, and the full scans of the fixtures match the reviewed snapshots in
 //! `fixtures/expected/` (regenerate with `BEIAN_UPDATE_SNAPSHOTS=1 cargo test --test pack`).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -54,7 +59,11 @@ fn embedded_pack_has_the_twelve_categories_and_forty_rules() {
     }
     assert!(program.rules.len() >= 40);
     for r in &program.rules {
-        assert!(r.remedy.is_some() && r.source.is_some(), "{} lacks remedy or source", r.id);
+        assert!(
+            r.remedy.is_some() && r.source.is_some(),
+            "{} lacks remedy or source",
+            r.id
+        );
         assert!(r.tests.len() >= 2, "{} has fewer than two tests", r.id);
     }
 }
@@ -75,8 +84,14 @@ fn scan(as_of: &str, input: &str) -> (String, serde_json::Value) {
         summary.to_str().unwrap(),
         input,
     ]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
-    let s: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(summary).unwrap()).unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(summary).unwrap()).unwrap();
     (String::from_utf8(out.stdout).unwrap(), s)
 }
 
@@ -87,24 +102,40 @@ fn fixture_scans_match_the_snapshots_and_every_rule_fires() {
         let (out, summary) = scan(as_of, "fixtures/filings.jsonl");
         assert_eq!(summary["records_rejected"], 0);
         assert_eq!(summary["field_errors"], 0);
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("fixtures/expected/scan-{as_of}.jsonl"));
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join(format!("fixtures/expected/scan-{as_of}.jsonl"));
         if std::env::var_os("BEIAN_UPDATE_SNAPSHOTS").is_some() {
             std::fs::write(&path, &out).unwrap();
         }
         let expected = std::fs::read_to_string(&path).unwrap();
-        assert!(expected == out, "the findings of the fixtures at {as_of} changed; review and update {}", path.display());
+        assert!(
+            expected == out,
+            "the findings of the fixtures at {as_of} changed; review and update {}",
+            path.display()
+        );
         for (id, c) in summary["by_rule"].as_object().unwrap() {
             if c["findings"].as_u64().unwrap() > 0 {
                 fired.insert(id.clone());
             }
         }
         // most records are clean
-        let records: BTreeSet<&str> = out.lines().map(|l| l.split("\"line\":").nth(1).unwrap_or("")).collect();
+        let records: BTreeSet<&str> = out
+            .lines()
+            .map(|l| l.split("\"line\":").nth(1).unwrap_or(""))
+            .collect();
         assert!(records.len() * 2 < summary["records_read"].as_u64().unwrap() as usize);
     }
     let program = beian::pack::load_program(beian::pack::PackSource::Embedded).unwrap();
-    let never: Vec<&str> = program.rules.iter().map(|r| r.id.as_str()).filter(|id| !fired.contains(*id)).collect();
-    assert!(never.is_empty(), "rules that never fire on the fixtures: {never:?}");
+    let never: Vec<&str> = program
+        .rules
+        .iter()
+        .map(|r| r.id.as_str())
+        .filter(|id| !fired.contains(*id))
+        .collect();
+    assert!(
+        never.is_empty(),
+        "rules that never fire on the fixtures: {never:?}"
+    );
 }
 
 #[test]
