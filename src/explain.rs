@@ -173,10 +173,11 @@ impl Explanation {
                 .map(|e| e.verdict.label().to_string())
                 .unwrap_or_default()
         } else {
+            let n = self.evaluations.len();
             format!(
-                "{} over {} elements",
+                "{} over {n} element{}",
                 parts.join(", "),
-                self.evaluations.len()
+                if n == 1 { "" } else { "s" }
             )
         };
         if !self.enabled {

@@ -26,21 +26,25 @@ pub fn lint(pack: &PackDef, sources: &Sources) -> Vec<Diagnostic> {
     fields.sort_by_key(|(path, loc)| (loc.file, loc.start, path.as_str()));
     for (path, loc) in fields {
         let name = path.rsplit('.').next().unwrap_or(path);
-        l.ident(name, *loc, "schema field");
+        l.ident(name, || *loc, "schema field");
     }
     for t in &pack.tables {
-        l.ident(&t.name, t.loc, "table");
+        l.ident(&t.name, || t.loc, "table");
     }
     for r in &pack.rules {
         if let Some(node) = &r.for_each {
             if let Ok(fe) = parser::parse_for_each(node.text().unwrap_or("")) {
-                let loc = node.locate(sources, fe.var.span.start, fe.var.span.end);
-                l.ident(&fe.var.name, loc, "variable");
+                let span = fe.var.span.clone();
+                l.ident(
+                    &fe.var.name,
+                    || node.locate(sources, span.start, span.end),
+                    "variable",
+                );
                 l.expr(&fe.list, node);
             }
         }
         for let_def in &r.lets {
-            l.ident(&let_def.name, let_def.loc, "`let` name");
+            l.ident(&let_def.name, || let_def.loc, "`let` name");
             l.expr_node(&let_def.expr);
         }
         if let Some(node) = &r.applies_if {
@@ -81,15 +85,13 @@ impl Linter<'_> {
             // locating is a scan of the scalar: only done for what is reported
             ExprKind::Ident(name) => {
                 if suspicious_identifier(name).is_some() {
-                    let at = loc(&e.span);
-                    self.ident(name, at, "name");
+                    self.ident(name, || loc(&e.span), "name");
                 }
             }
             ExprKind::Field(base, field) => {
                 self.expr(base, node);
                 if suspicious_identifier(&field.name).is_some() {
-                    let at = loc(&field.span);
-                    self.ident(&field.name, at, "field name");
+                    self.ident(&field.name, || loc(&field.span), "field name");
                 }
             }
             ExprKind::Index(a, b) => {
@@ -143,7 +145,9 @@ impl Linter<'_> {
         }
     }
 
-    fn ident(&mut self, name: &str, loc: Loc, what: &str) {
+    /// `loc` is computed only for a name that is reported: locating a span re-reads the
+    /// scalar, which must not happen for each of a hundred thousand names.
+    fn ident(&mut self, name: &str, loc: impl FnOnce() -> Loc, what: &str) {
         if self.reported.contains(name) {
             return;
         }
@@ -151,6 +155,7 @@ impl Linter<'_> {
             return;
         };
         self.reported.insert(name.to_string());
+        let loc = loc();
         self.diags.push(
             Diagnostic::error(Code::ConfusableIdent, format!("{what} `{name}` {why}"))
                 .at(loc)

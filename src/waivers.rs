@@ -109,8 +109,36 @@ pub fn load(
             continue;
         };
         let mut ok = true;
-        for (k, _) in pairs {
+        let mut seen: Vec<&str> = Vec::new();
+        for (k, v) in pairs {
             let name = k.text().unwrap_or("");
+            if seen.contains(&name) {
+                ok = false;
+                diags.push(
+                    Diagnostic::error(Code::DuplicateKey, format!("duplicate key `{name}`"))
+                        .at(k.loc)
+                        .label("written again here")
+                        .help("each key appears once in a waiver; keep one"),
+                );
+                continue;
+            }
+            seen.push(name);
+            if KEYS.contains(&name) && (v.as_map().is_some() || v.as_seq().is_some() || v.is_null())
+            {
+                ok = false;
+                diags.push(
+                    Diagnostic::error(
+                        Code::BadValue,
+                        format!(
+                            "a waiver's `{name}` must be a single value, not {}",
+                            v.describe()
+                        ),
+                    )
+                    .at(v.loc)
+                    .label("expected text, a date or a number"),
+                );
+                continue;
+            }
             if !KEYS.contains(&name) {
                 ok = false;
                 diags.push(
@@ -133,6 +161,10 @@ pub fn load(
                 .find(|(k, _)| k.text() == Some(key))
                 .map(|(_, v)| v)
         };
+        // a value already reported as not a single value is not checked again
+        let single = |key: &str| {
+            get(key).filter(|v| v.as_map().is_none() && v.as_seq().is_none() && !v.is_null())
+        };
         for r in REQUIRED {
             if get(r).is_none() {
                 ok = false;
@@ -148,7 +180,7 @@ pub fn load(
         }
         let text_of = |n: Option<&Node>| n.and_then(Node::text).map(str::to_string);
         let rule = text_of(get("rule")).unwrap_or_default();
-        if let Some(n) = get("rule") {
+        if let Some(n) = single("rule") {
             if !ids.contains(&rule.as_str()) {
                 ok = false;
                 diags.push(
@@ -162,7 +194,7 @@ pub fn load(
                 );
             }
         }
-        let until = match get("until") {
+        let until = match single("until") {
             Some(n) => match parse_iso_date(n.text().unwrap_or("")) {
                 Some(d) => Some(d),
                 None => {
@@ -180,7 +212,7 @@ pub fn load(
             },
             None => None,
         };
-        let element = match get("element") {
+        let element = match single("element") {
             None => None,
             Some(n) => match n.scalar() {
                 Some(Scalar::Int(i)) if i >= 0 => usize::try_from(i).ok(),

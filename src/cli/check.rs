@@ -45,8 +45,11 @@ pub fn run(args: Args) -> i32 {
             super::print_diagnostics(&loaded.diagnostics, &loaded.sources);
             match &loaded.program {
                 Some(p) if errors == 0 => eprintln!(
-                    "ok: {} rules checked; {}",
-                    p.rules.len(),
+                    "ok: {} checked; {}",
+                    match p.rules.len() {
+                        1 => "1 rule".to_string(),
+                        n => format!("{n} rules"),
+                    },
                     crate::diag::summary_line(&loaded.diagnostics)
                 ),
                 _ => eprintln!(
@@ -63,34 +66,121 @@ pub fn run(args: Args) -> i32 {
     }
 }
 
-/// The diagnostics as SARIF results, with their file, line and column.
+/// A code's one-line description for SARIF `tool.driver.rules` (the registry's doc comments in
+/// `diag.rs`, shortened).
+fn describe(c: crate::diag::Code) -> &'static str {
+    use crate::diag::Code;
+    match c {
+        Code::Io => "a file could not be read",
+        Code::YamlSyntax => "the YAML is malformed",
+        Code::UnknownKey => "a key that is not allowed at this place",
+        Code::DuplicateKey => "a key written twice in one mapping",
+        Code::MissingKey => "a required key is missing",
+        Code::BadValue => "a value of the wrong shape, or an invalid enumerated value",
+        Code::BadRuleId => "a rule id that does not match ^[A-Z][A-Z0-9]*(-[A-Z0-9]+)*$",
+        Code::Duplicate => "something defined twice",
+        Code::UnknownType => "a schema type that does not exist",
+        Code::BadKey => "schema.key names no declared scalar field",
+        Code::Syntax => "an expression or message template does not parse",
+        Code::UnknownName => "an unknown name",
+        Code::UnknownField => "a field that the schema or table does not have",
+        Code::UnknownFunction => "a function or method that does not exist",
+        Code::Type => "a type error",
+        Code::Arity => "a function called with the wrong number of arguments",
+        Code::Regex => "a regular expression that does not compile or is not constant",
+        Code::BadConstant => "a constant that does not parse (date, CIDR block, calendar entry)",
+        Code::MissingTableKey => "a constant table key that the table lacks",
+        Code::Shadow => "a let named like the for_each variable, or defined twice",
+        Code::TooDeep => "an expression nests too deeply",
+        Code::UnknownRule => "a waiver names a rule the pack does not define",
+        Code::ConstantWhen => "when is constant: the rule always or never fires",
+        Code::UnusedTable => "a table no rule reads",
+        Code::UnusedLet => "a let that nothing reads",
+        Code::ShadowsField => "a variable named like a record field, which it hides",
+        Code::MessageWithoutValue => "a message with no {...} hole",
+        Code::NoTests => "a rule without tests",
+        Code::ConfusableIdent => "an identifier that mixes scripts or holds confusable characters",
+        Code::RegexNeverMatches => "a regular expression that can never match",
+    }
+}
+
+/// A file path as a SARIF `uri-reference`: `/` separators, anything but unreserved characters
+/// percent-encoded (Chinese file names included).
+pub fn path_uri(path: &str) -> String {
+    let mut out = String::new();
+    for b in path.replace('\\', "/").bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The diagnostics as SARIF 2.1.0 results, with their file, line and column (1-based, in
+/// Unicode scalar values); the codes that occur are the `tool.driver.rules`.
 pub fn sarif(loaded: &crate::pack::Loaded) -> serde_json::Value {
     let mut codes: Vec<crate::diag::Code> = loaded.diagnostics.iter().map(|d| d.code).collect();
     codes.sort();
     codes.dedup();
     let rules: Vec<serde_json::Value> = codes
         .iter()
-        .map(|c| serde_json::json!({"id": c.as_str(), "name": format!("{c:?}"), "shortDescription": {"text": format!("{c:?}")}}))
+        .map(|c| {
+            let level = if c.is_warning() { "warning" } else { "error" };
+            serde_json::json!({
+                "id": c.as_str(),
+                "name": format!("{c:?}"),
+                "shortDescription": {"text": describe(*c)},
+                "defaultConfiguration": {"level": level},
+            })
+        })
         .collect();
     let results: Vec<serde_json::Value> = loaded
         .diagnostics
         .iter()
         .map(|d| {
-            let mut r = serde_json::json!({
-                "ruleId": d.code.as_str(),
-                "ruleIndex": codes.iter().position(|c| *c == d.code),
-                "level": if d.is_error() { "error" } else { "warning" },
-                "message": {"text": match &d.help { Some(h) => format!("{} (help: {h})", d.message), None => d.message.clone() }},
-            });
+            let text = match &d.help {
+                Some(h) => format!("{} (help: {h})", d.message),
+                None => d.message.clone(),
+            };
+            let mut r = serde_json::Map::new();
+            r.insert("ruleId".into(), d.code.as_str().into());
+            r.insert(
+                "ruleIndex".into(),
+                codes.iter().position(|c| *c == d.code).into(),
+            );
+            r.insert(
+                "level".into(),
+                if d.is_error() { "error" } else { "warning" }.into(),
+            );
+            r.insert("message".into(), serde_json::json!({ "text": text }));
             if let Some(loc) = d.loc {
                 let (line, col) = loaded.sources.line_col(loc.file, loc.start);
                 let (end_line, end_col) = loaded.sources.line_col(loc.file, loc.end);
-                r["locations"] = serde_json::json!([{"physicalLocation": {
-                    "artifactLocation": {"uri": loaded.sources.name(loc.file)},
-                    "region": {"startLine": line, "startColumn": col, "endLine": end_line, "endColumn": end_col.max(col)}
-                }}]);
+                let (end_line, end_col) = if (end_line, end_col) < (line, col) {
+                    (line, col)
+                } else {
+                    (end_line, end_col)
+                };
+                let mut region = serde_json::Map::new();
+                region.insert("startLine".into(), line.into());
+                region.insert("startColumn".into(), col.into());
+                region.insert("endLine".into(), end_line.into());
+                region.insert("endColumn".into(), end_col.into());
+                let snippet = loaded.sources.slice(loc);
+                if !snippet.is_empty() {
+                    region.insert("snippet".into(), serde_json::json!({ "text": snippet }));
+                }
+                r.insert(
+                    "locations".into(),
+                    serde_json::json!([{"physicalLocation": {
+                        "artifactLocation": {"uri": path_uri(loaded.sources.name(loc.file))},
+                        "region": region,
+                    }}]),
+                );
             }
-            r
+            serde_json::Value::Object(r)
         })
         .collect();
     crate::report::sarif_document(rules, results, None)

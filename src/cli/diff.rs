@@ -167,11 +167,38 @@ pub fn run(args: Args) -> i32 {
         }
     }
     let as_of = args.as_of.unwrap_or_else(super::today_cst);
+    // standard input can be read once: keep a copy for the second scan
+    let mut inputs = args.inputs.clone();
+    let stdin_copy = if inputs.iter().any(|i| i == "-") {
+        match copy_stdin() {
+            Ok(tmp) => {
+                let path = tmp.path().display().to_string();
+                for i in inputs.iter_mut().filter(|i| *i == "-") {
+                    i.clone_from(&path);
+                }
+                Some((tmp, path))
+            }
+            Err(e) => {
+                eprintln!("error: cannot read standard input: {e}");
+                return 2;
+            }
+        }
+    } else {
+        None
+    };
+    let restore = |mut list: Vec<FindingOut>| {
+        if let Some((_, path)) = &stdin_copy {
+            for f in list.iter_mut().filter(|f| f.source == *path) {
+                f.source = "-".into();
+            }
+        }
+        list
+    };
     let (a, b) = match (
-        findings(&base, &args.inputs, as_of),
-        findings(&head, &args.inputs, as_of),
+        findings(&base, &inputs, as_of),
+        findings(&head, &inputs, as_of),
     ) {
-        (Ok(a), Ok(b)) => (a, b),
+        (Ok(a), Ok(b)) => (restore(a), restore(b)),
         (Err(e), _) | (_, Err(e)) => {
             eprintln!("error: {e}");
             return 2;
@@ -209,6 +236,17 @@ pub fn run(args: Args) -> i32 {
     i32::from(!changes.is_empty())
 }
 
+/// Standard input copied to a temporary JSON Lines file.
+fn copy_stdin() -> std::io::Result<tempfile::NamedTempFile> {
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".beian-stdin-")
+        .suffix(".jsonl")
+        .tempfile()?;
+    std::io::copy(&mut std::io::stdin().lock(), tmp.as_file_mut())?;
+    tmp.as_file_mut().flush()?;
+    Ok(tmp)
+}
+
 /// Counts per rule, then each change.
 pub fn render_table(changes: &[Change]) -> String {
     use std::fmt::Write;
@@ -235,14 +273,26 @@ pub fn render_table(changes: &[Change]) -> String {
             }
         }
     }
+    let width = per_rule
+        .iter()
+        .map(|(r, _)| r.chars().count())
+        .chain(std::iter::once(5))
+        .max()
+        .unwrap_or(5);
     let _ = writeln!(
         s,
-        "{:<14} {:>7} {:>7} {:>7}",
+        "{:<width$}  {:>7}  {:>7}  {:>7}",
         "rule", "added", "removed", "changed"
     );
+    let mut total = [0u64; 3];
     for (r, [a, rm, ch]) in &per_rule {
-        let _ = writeln!(s, "{r:<14} {a:>7} {rm:>7} {ch:>7}");
+        let _ = writeln!(s, "{r:<width$}  {a:>7}  {rm:>7}  {ch:>7}");
+        for (t, n) in total.iter_mut().zip([a, rm, ch]) {
+            *t += n;
+        }
     }
+    let [a, rm, ch] = total;
+    let _ = writeln!(s, "{:<width$}  {a:>7}  {rm:>7}  {ch:>7}", "total");
     s.push('\n');
     for c in changes {
         let f = &c.finding;

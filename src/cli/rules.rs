@@ -87,8 +87,19 @@ pub fn table(program: &Program) -> String {
     for row in &rows {
         s.push_str(&line([&row[0], &row[1], &row[2], &row[3]]));
     }
-    s.push_str(&format!("{} rules\n", rows.len()));
+    s.push_str(&match rows.len() {
+        1 => "1 rule\n".to_string(),
+        n => format!("{n} rules\n"),
+    });
     s
+}
+
+/// A multi-line text with its continuation lines under the first.
+fn indented(text: &str) -> String {
+    text.trim()
+        .lines()
+        .collect::<Vec<_>>()
+        .join("\n              ")
 }
 
 /// Every field of one rule, its source and its tests.
@@ -115,32 +126,52 @@ pub fn full(program: &Program, r: &Rule) -> String {
         );
     }
     if let Some(f) = &r.text.for_each {
-        let _ = writeln!(s, "  for_each:   {f}");
+        let _ = writeln!(s, "  for_each:   {}", indented(f));
     }
     for (n, e) in &r.text.lets {
-        let _ = writeln!(s, "  let {n} = {e}");
+        let _ = writeln!(s, "  let {n} = {}", indented(e));
     }
     if let Some(a) = &r.text.applies_if {
-        let _ = writeln!(s, "  applies_if: {a}");
+        let _ = writeln!(s, "  applies_if: {}", indented(a));
     }
-    let _ = writeln!(s, "  when:       {}", r.text.when.trim());
-    let _ = writeln!(s, "  message:    {}", r.text.message.trim());
+    let _ = writeln!(s, "  when:       {}", indented(&r.text.when));
+    let _ = writeln!(s, "  message:    {}", indented(&r.text.message));
     if let Some(d) = &r.text.deadline {
-        let _ = writeln!(s, "  deadline:   {d}");
+        let _ = writeln!(s, "  deadline:   {}", indented(d));
     }
     if let Some(x) = &r.remedy {
-        let _ = writeln!(s, "  remedy:     {}", x.trim());
+        let _ = writeln!(s, "  remedy:     {}", indented(x));
     }
     if let Some(x) = &r.source {
         let _ = writeln!(s, "  source:     {x}");
     }
     let _ = writeln!(s, "  tests:      {}", r.tests.len());
     for t in &r.tests {
+        let (line, _) = program.sources.line_col(t.loc.file, t.loc.start);
+        let _ = writeln!(s, "    - {} (line {line}, as_of {})", t.name, t.as_of);
+        let record = crate::yaml::to_json(&t.record);
+        let _ = writeln!(
+            s,
+            "      record: {}",
+            serde_json::to_string(&record).unwrap_or_default()
+        );
         let expect = match &t.expect {
-            crate::load::Expect::Count(n) => format!("{n} finding(s)"),
-            crate::load::Expect::Findings(l) => format!("{} finding(s) with given keys", l.len()),
+            crate::load::Expect::Count(0) => "no finding".to_string(),
+            crate::load::Expect::Count(1) => "1 finding".to_string(),
+            crate::load::Expect::Count(n) => format!("{n} findings"),
+            crate::load::Expect::Findings(l) if l.is_empty() => "no finding".to_string(),
+            crate::load::Expect::Findings(l) => {
+                let items: Vec<String> = l
+                    .iter()
+                    .map(|m| {
+                        serde_json::to_string(&serde_json::Value::Object(m.clone()))
+                            .unwrap_or_default()
+                    })
+                    .collect();
+                items.join(", ")
+            }
         };
-        let _ = writeln!(s, "    - {} (as_of {}): expects {expect}", t.name, t.as_of);
+        let _ = writeln!(s, "      expect: {expect}");
     }
     s
 }

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use crate::testing::{self, TestReport};
+use crate::testing::{self, TestReport, TestResult};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -29,6 +29,9 @@ pub fn run(args: Args) -> i32 {
         Err(code) => return code,
     };
     let report = testing::run(&program, &super::split_list(&args.select));
+    for s in &report.unmatched_select {
+        eprintln!("warning: `--select {s}` matches no rule");
+    }
     print!("{}", render(&report));
     if let Some(path) = &args.junit {
         if let Err(e) = super::write_atomic(path, junit(&report).as_bytes()) {
@@ -47,28 +50,111 @@ fn compact(v: &serde_json::Value) -> String {
     serde_json::to_string(v).unwrap_or_default()
 }
 
-/// The text report: one block per failure, `FAIL <rule>: <test name>`, then the totals.
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+/// The keys of `actual` that `want` names (all of them when `want` is absent), in `want`'s
+/// order, so that expected and actual line up.
+fn restricted(
+    actual: &serde_json::Map<String, serde_json::Value>,
+    want: Option<&serde_json::Map<String, serde_json::Value>>,
+) -> serde_json::Value {
+    match want {
+        Some(w) if !w.is_empty() => serde_json::Value::Object(
+            w.keys()
+                .map(|k| {
+                    (
+                        k.clone(),
+                        actual.get(k).cloned().unwrap_or(serde_json::Value::Null),
+                    )
+                })
+                .collect(),
+        ),
+        _ => serde_json::Value::Object(actual.clone()),
+    }
+}
+
+/// One failure: `FAIL <rule>: <test name>`, where, the record's key, the problem, then expected
+/// and actual findings paired by position.
+pub fn render_failure(r: &TestResult) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    let _ = writeln!(s, "FAIL {}: {}", r.rule, r.name);
+    let _ = writeln!(s, "  test:     {}", r.location);
+    let _ = writeln!(s, "  rule:     {} at {}", r.rule, r.rule_location);
+    let _ = writeln!(s, "  record:   {}", r.record_key);
+    let _ = writeln!(s, "  problem:  {}", r.problem);
+    if !r.ran {
+        let _ = writeln!(s, "  (the rule was not run on this record)");
+        return s;
+    }
+    match &r.expected {
+        serde_json::Value::Array(want) => {
+            let n = want.len().max(r.actual.len());
+            if n == 0 {
+                let _ = writeln!(s, "  expected: no finding");
+                let _ = writeln!(s, "  actual:   no finding");
+            }
+            for i in 0..n {
+                let w = want.get(i).and_then(serde_json::Value::as_object);
+                let _ = writeln!(s, "  finding {i}:");
+                let _ = writeln!(
+                    s,
+                    "    expected: {}",
+                    w.map_or("(none)".to_string(), |w| compact(
+                        &serde_json::Value::Object(w.clone())
+                    ))
+                );
+                let _ = writeln!(
+                    s,
+                    "    actual:   {}",
+                    r.actual
+                        .get(i)
+                        .map_or("(none)".to_string(), |a| compact(&restricted(a, w)))
+                );
+            }
+        }
+        expected => {
+            let n = expected.as_u64().unwrap_or(0);
+            let _ = writeln!(
+                s,
+                "  expected: {}",
+                if n == 0 {
+                    "no finding".to_string()
+                } else {
+                    plural(usize::try_from(n).unwrap_or(usize::MAX), "finding")
+                }
+            );
+            if r.actual.is_empty() {
+                let _ = writeln!(s, "  actual:   no finding");
+            } else {
+                let _ = writeln!(s, "  actual:   {}", plural(r.actual.len(), "finding"));
+                for (i, a) in r.actual.iter().enumerate() {
+                    let _ = writeln!(
+                        s,
+                        "    {i}: {}",
+                        compact(&serde_json::Value::Object(a.clone()))
+                    );
+                }
+            }
+        }
+    }
+    s
+}
+
+/// The text report: one block per failure beginning `FAIL <rule>: <test name>`, the rules
+/// without tests, the rules whose tests never make `when` both true and false, then
+/// `N tests, P passed, F failed`.
 pub fn render(report: &TestReport) -> String {
     use std::fmt::Write;
     let mut s = String::new();
     for r in report.results.iter().filter(|r| !r.passed) {
-        let _ = writeln!(s, "FAIL {}: {}", r.rule, r.name);
-        let _ = writeln!(s, "  at:       {}", r.location);
-        let _ = writeln!(s, "  record:   {}", r.record_key);
-        let _ = writeln!(s, "  problem:  {}", r.problem);
-        let _ = writeln!(s, "  expected: {}", compact(&r.expected));
-        if r.actual.is_empty() {
-            let _ = writeln!(s, "  actual:   []");
-        } else {
-            let _ = writeln!(s, "  actual:");
-            for a in &r.actual {
-                let _ = writeln!(
-                    s,
-                    "    - {}",
-                    compact(&serde_json::Value::Object(a.clone()))
-                );
-            }
-        }
+        s.push_str(&render_failure(r));
         s.push('\n');
     }
     if !report.without_tests.is_empty() {
@@ -79,18 +165,23 @@ pub fn render(report: &TestReport) -> String {
         );
     }
     if !report.one_sided.is_empty() {
+        let list: Vec<String> = report
+            .one_sided
+            .iter()
+            .map(|(id, side)| format!("{id} ({})", side.as_str()))
+            .collect();
         let _ = writeln!(
             s,
             "rules whose tests never make `when` both true and false: {}",
-            report.one_sided.join(", ")
+            list.join(", ")
         );
     }
-    let total = report.results.len();
-    let failed = report.failed();
     let _ = writeln!(
         s,
-        "{total} tests, {} passed, {failed} failed",
-        total - failed
+        "{} tests, {} passed, {} failed",
+        report.results.len(),
+        report.passed(),
+        report.failed()
     );
     s
 }
@@ -105,6 +196,7 @@ fn xml_escape(s: &str) -> String {
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&apos;"),
             c if (c as u32) < 0x20 && !matches!(c, '\n' | '\r' | '\t') => {}
+            '\u{FFFE}' | '\u{FFFF}' => {}
             c => out.push(c),
         }
     }
@@ -135,26 +227,20 @@ pub fn junit(report: &TestReport) -> String {
         for c in cases {
             let _ = write!(
                 s,
-                "    <testcase classname=\"{}\" name=\"{}\" file=\"{}\"",
+                "    <testcase classname=\"{}\" name=\"{}\" file=\"{}\" line=\"{}\"",
                 xml_escape(rule),
                 xml_escape(&c.name),
-                xml_escape(&c.location)
+                xml_escape(&c.file),
+                c.line
             );
             if c.passed {
                 s.push_str("/>\n");
             } else {
-                let actual: Vec<serde_json::Value> = c
-                    .actual
-                    .iter()
-                    .cloned()
-                    .map(serde_json::Value::Object)
-                    .collect();
                 let _ = writeln!(
                     s,
-                    ">\n      <failure message=\"{}\">expected: {}\nactual: {}</failure>\n    </testcase>",
+                    ">\n      <failure message=\"{}\" type=\"assertion\">{}</failure>\n    </testcase>",
                     xml_escape(&c.problem),
-                    xml_escape(&compact(&c.expected)),
-                    xml_escape(&compact(&serde_json::Value::Array(actual)))
+                    xml_escape(&render_failure(c))
                 );
             }
         }
