@@ -160,6 +160,47 @@ impl Code {
         }
     }
 
+    /// One line on what the code means (the doc comment above, shortened), for SARIF rules
+    /// and listings.
+    pub fn description(self) -> &'static str {
+        match self {
+            Code::Io => "a file could not be read",
+            Code::YamlSyntax => "the YAML is malformed",
+            Code::UnknownKey => "a key that is not allowed at this place",
+            Code::DuplicateKey => "a key written twice in one mapping",
+            Code::MissingKey => "a required key is missing",
+            Code::BadValue => "a value of the wrong shape, or an invalid enumerated value",
+            Code::BadRuleId => "a rule id that does not match ^[A-Z][A-Z0-9]*(-[A-Z0-9]+)*$",
+            Code::Duplicate => "something defined twice",
+            Code::UnknownType => "a schema type that does not exist",
+            Code::BadKey => "schema.key names no declared scalar field",
+            Code::Syntax => "an expression or message template does not parse",
+            Code::UnknownName => "an unknown name",
+            Code::UnknownField => "a field that the schema or table does not have",
+            Code::UnknownFunction => "a function or method that does not exist",
+            Code::Type => "a type error",
+            Code::Arity => "a function called with the wrong number of arguments",
+            Code::Regex => "a regular expression that does not compile or is not constant",
+            Code::BadConstant => {
+                "a constant that does not parse (date, CIDR block, calendar entry)"
+            }
+            Code::MissingTableKey => "a constant table key that the table lacks",
+            Code::Shadow => "a let named like the for_each variable, or defined twice",
+            Code::TooDeep => "an expression nests too deeply",
+            Code::UnknownRule => "a waiver names a rule the pack does not define",
+            Code::ConstantWhen => "when is constant: the rule always or never fires",
+            Code::UnusedTable => "a table no rule reads",
+            Code::UnusedLet => "a let that nothing reads",
+            Code::ShadowsField => "a variable named like a record field, which it hides",
+            Code::MessageWithoutValue => "a message with no {...} hole",
+            Code::NoTests => "a rule without tests",
+            Code::ConfusableIdent => {
+                "an identifier that mixes scripts or holds confusable characters"
+            }
+            Code::RegexNeverMatches => "a regular expression that can never match",
+        }
+    }
+
     pub fn is_warning(self) -> bool {
         self.as_str().starts_with('W')
     }

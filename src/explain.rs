@@ -913,14 +913,7 @@ fn print_diags(diags: &[Diagnostic], sources: &Sources) {
 fn pack_files(args: &Args) -> Result<Vec<PackFile>, Diagnostic> {
     match &args.rules {
         Some(p) => load::read_path(p),
-        None => Ok(crate::pack::EMBEDDED_PACK
-            .iter()
-            .map(|(rel, text)| PackFile {
-                display: format!("rules/{rel}"),
-                rel: (*rel).to_string(),
-                text: (*text).to_string(),
-            })
-            .collect()),
+        None => Ok(crate::pack::embedded_files()),
     }
 }
 

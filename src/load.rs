@@ -718,7 +718,6 @@ impl Loader<'_> {
         let Some(keys) = self.keys(node, "a rule", KEYS, REQUIRED) else {
             return;
         };
-        let mut ok = true;
         let id = match keys
             .get("id")
             .and_then(|n| self.string(n, "a rule's `id`").map(|s| (s, n.loc)))
@@ -731,7 +730,6 @@ impl Loader<'_> {
                             .label("ids are upper-case words joined by `-`")
                             .help("an id matches `^[A-Z][A-Z0-9]*(-[A-Z0-9]+)*$`, e.g. `DV-002`"),
                     );
-                    ok = false;
                 } else if let Some(first) = self.rule_ids.get(&id).copied() {
                     let (line, _) = self.sources.line_col(first.file, first.start);
                     let file = self.sources.name(first.file).to_string();
@@ -741,16 +739,12 @@ impl Loader<'_> {
                             .label("second rule with this id")
                             .help(format!("the first is in {file} on line {line}; ids are unique across the pack")),
                     );
-                    ok = false;
                 } else {
                     self.rule_ids.insert(id.clone(), loc);
                 }
                 id
             }
-            None => {
-                ok = false;
-                String::new()
-            }
+            None => String::new(),
         };
         let text = |l: &mut Loader, key: &str| {
             keys.get(key).and_then(|n| l.string(n, &format!("`{key}`")))
@@ -864,11 +858,16 @@ impl Loader<'_> {
                 ),
             }
         }
-        let (Some(title), Some(category), Some(severity), Some(when), Some(message), true) =
-            (title, category, severity, when, message, ok)
-        else {
+        // A rule with a structural error is still checked, so that `check` reports its
+        // expression errors too; the diagnostic already refuses the pack.
+        let (Some(when), Some(message)) = (when, message) else {
             return;
         };
+        let (title, category, severity) = (
+            title.unwrap_or_default(),
+            category.unwrap_or_default(),
+            severity.unwrap_or(Severity::Error),
+        );
         self.pack.rules.push(RuleDef {
             id,
             loc: node.loc,

@@ -32,7 +32,8 @@ pub enum PackSource<'a> {
     Embedded,
 }
 
-fn embedded_files() -> Vec<PackFile> {
+/// The embedded default pack's files, shown as `rules/...`.
+pub fn embedded_files() -> Vec<PackFile> {
     EMBEDDED_PACK
         .iter()
         .map(|(rel, text)| PackFile {

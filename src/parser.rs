@@ -522,7 +522,10 @@ fn bad_char(start: usize, c: char) -> ParseError {
         '&' => perr(span, "unexpected `&`; use `&&` or `and`", None),
         '|' => perr(span, "unexpected `|`; use `||` or `or`", None),
         _ => {
-            let message = if c.is_whitespace() || c.is_control() {
+            // invisible format characters (zero-width space and joiners, bidi controls, BOM,
+            // soft hyphen) are named by code point too
+            let invisible = matches!(u32::from(c), 0xAD | 0x200B..=0x200F | 0x2028..=0x202E | 0x2060..=0x2064 | 0xFEFF);
+            let message = if c.is_whitespace() || c.is_control() || invisible {
                 format!("unexpected character U+{:04X}", u32::from(c))
             } else {
                 format!("unexpected `{c}`")
@@ -1709,6 +1712,7 @@ mod tests {
         );
         assert_eq!(s("a . b"), "(. a b)");
         check_err("a\u{3000}b", "unexpected character U+3000", 1..4);
+        check_err("a\u{200B}", "unexpected character U+200B", 1..4);
         assert!(err("a\u{3000}b").help.unwrap().contains("full-width space"));
     }
 

@@ -607,7 +607,7 @@ mod tests {
         assert_eq!(pos(text, "lit", "bad"), (6, 7));
         assert_eq!(pos(text, "fold", "bad"), (9, 7));
         assert_eq!(pos(text, "multi", "bad"), (11, 3));
-        assert_eq!(pos(text, "cjk", "bad"), (12, 17));
+        assert_eq!(pos(text, "cjk", "bad"), (12, 16));
     }
 
     #[test]

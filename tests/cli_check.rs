@@ -139,7 +139,7 @@ fn every_error_is_reported_with_file_line_and_column() {
         "{err}"
     );
     assert!(
-        err.ends_with("error: the pack has 4 errors and 1 warning\n"),
+        err.ends_with("error: the pack has 4 errors and 3 warnings\n"),
         "{err}"
     );
 }
@@ -168,7 +168,7 @@ fn json_output_lists_every_diagnostic() {
     assert_eq!(o.status.code(), Some(2));
     let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(v["errors"], 4);
-    assert_eq!(v["warnings"], 1);
+    assert_eq!(v["warnings"], 3);
     assert_eq!(v["rules"], Value::Null);
     let first = &v["diagnostics"][0];
     for k in [
@@ -277,7 +277,7 @@ fn sarif_with_errors_is_valid_and_locates_each_result() {
     assert_eq!(run["tool"]["driver"]["name"], "beian");
     let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
     let results = run["results"].as_array().unwrap();
-    assert_eq!(results.len(), 5);
+    assert_eq!(results.len(), 7);
     for r in results {
         let idx = r["ruleIndex"].as_u64().unwrap() as usize;
         assert_eq!(rules[idx]["id"], r["ruleId"]);

@@ -35,6 +35,10 @@ fn embedded_pack_tests_pass() {
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(text.contains(" 0 failed"), "{text}");
     assert!(!text.contains("rules without tests"), "{text}");
+    assert!(
+        !text.contains("never make `when` both true and false"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -66,44 +66,6 @@ pub fn run(args: Args) -> i32 {
     }
 }
 
-/// A code's one-line description for SARIF `tool.driver.rules` (the registry's doc comments in
-/// `diag.rs`, shortened).
-fn describe(c: crate::diag::Code) -> &'static str {
-    use crate::diag::Code;
-    match c {
-        Code::Io => "a file could not be read",
-        Code::YamlSyntax => "the YAML is malformed",
-        Code::UnknownKey => "a key that is not allowed at this place",
-        Code::DuplicateKey => "a key written twice in one mapping",
-        Code::MissingKey => "a required key is missing",
-        Code::BadValue => "a value of the wrong shape, or an invalid enumerated value",
-        Code::BadRuleId => "a rule id that does not match ^[A-Z][A-Z0-9]*(-[A-Z0-9]+)*$",
-        Code::Duplicate => "something defined twice",
-        Code::UnknownType => "a schema type that does not exist",
-        Code::BadKey => "schema.key names no declared scalar field",
-        Code::Syntax => "an expression or message template does not parse",
-        Code::UnknownName => "an unknown name",
-        Code::UnknownField => "a field that the schema or table does not have",
-        Code::UnknownFunction => "a function or method that does not exist",
-        Code::Type => "a type error",
-        Code::Arity => "a function called with the wrong number of arguments",
-        Code::Regex => "a regular expression that does not compile or is not constant",
-        Code::BadConstant => "a constant that does not parse (date, CIDR block, calendar entry)",
-        Code::MissingTableKey => "a constant table key that the table lacks",
-        Code::Shadow => "a let named like the for_each variable, or defined twice",
-        Code::TooDeep => "an expression nests too deeply",
-        Code::UnknownRule => "a waiver names a rule the pack does not define",
-        Code::ConstantWhen => "when is constant: the rule always or never fires",
-        Code::UnusedTable => "a table no rule reads",
-        Code::UnusedLet => "a let that nothing reads",
-        Code::ShadowsField => "a variable named like a record field, which it hides",
-        Code::MessageWithoutValue => "a message with no {...} hole",
-        Code::NoTests => "a rule without tests",
-        Code::ConfusableIdent => "an identifier that mixes scripts or holds confusable characters",
-        Code::RegexNeverMatches => "a regular expression that can never match",
-    }
-}
-
 /// A file path as a SARIF `uri-reference`: `/` separators, anything but unreserved characters
 /// percent-encoded (Chinese file names included).
 pub fn path_uri(path: &str) -> String {
@@ -131,7 +93,7 @@ pub fn sarif(loaded: &crate::pack::Loaded) -> serde_json::Value {
             serde_json::json!({
                 "id": c.as_str(),
                 "name": format!("{c:?}"),
-                "shortDescription": {"text": describe(*c)},
+                "shortDescription": {"text": c.description()},
                 "defaultConfiguration": {"level": level},
             })
         })
