@@ -1018,12 +1018,12 @@ pub fn cli_run(args: Args) -> i32 {
         return 2;
     };
     if args.format == "json" {
-        println!(
-            "{}",
+        crate::cli::out(&format!(
+            "{}\n",
             serde_json::to_string_pretty(&render_json(&ex)).unwrap_or_default()
-        );
+        ));
     } else {
-        print!("{}", render_text(&ex));
+        crate::cli::out(&format!("{}", render_text(&ex)));
     }
     0
 }

@@ -33,13 +33,16 @@ pub fn run(args: Args) -> i32 {
                 "warnings": loaded.diagnostics.len() - errors,
                 "rules": loaded.program.as_ref().map(|p| p.rules.len()),
             });
-            println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+            crate::cli::out(&format!(
+                "{}\n",
+                serde_json::to_string_pretty(&doc).unwrap_or_default()
+            ));
         }
         "sarif" => {
-            println!(
-                "{}",
+            crate::cli::out(&format!(
+                "{}\n",
                 serde_json::to_string_pretty(&sarif(&loaded)).unwrap_or_default()
-            );
+            ));
         }
         _ => {
             super::print_diagnostics(&loaded.diagnostics, &loaded.sources);

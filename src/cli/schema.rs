@@ -4,9 +4,9 @@
 pub struct Args {}
 
 pub fn run(_args: Args) -> i32 {
-    println!(
-        "{}",
+    crate::cli::out(&format!(
+        "{}\n",
         serde_json::to_string_pretty(&crate::pack_schema::schema()).unwrap_or_default()
-    );
+    ));
     0
 }

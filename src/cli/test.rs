@@ -32,7 +32,7 @@ pub fn run(args: Args) -> i32 {
     for s in &report.unmatched_select {
         eprintln!("warning: `--select {s}` matches no rule");
     }
-    print!("{}", render(&report));
+    crate::cli::out(&format!("{}", render(&report)));
     if let Some(path) = &args.junit {
         if let Err(e) = super::write_atomic(path, junit(&report).as_bytes()) {
             eprintln!("error: cannot write `{}`: {e}", path.display());
@@ -259,14 +259,17 @@ fn run_cases(paths: &[PathBuf]) -> i32 {
         Ok(results) => {
             let failed: Vec<_> = results.iter().filter(|r| !r.passed).collect();
             for r in &failed {
-                println!("FAIL {}:{}: {}\n  {}\n", r.file, r.line, r.name, r.problem);
+                crate::cli::out(&format!(
+                    "FAIL {}:{}: {}\n  {}\n\n",
+                    r.file, r.line, r.name, r.problem
+                ));
             }
-            println!(
-                "{} tests, {} passed, {} failed",
+            crate::cli::out(&format!(
+                "{} tests, {} passed, {} failed\n",
                 results.len(),
                 results.len() - failed.len(),
                 failed.len()
-            );
+            ));
             i32::from(!failed.is_empty())
         }
     }
