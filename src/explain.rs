@@ -1023,7 +1023,7 @@ pub fn cli_run(args: Args) -> i32 {
             serde_json::to_string_pretty(&render_json(&ex)).unwrap_or_default()
         ));
     } else {
-        crate::cli::out(&format!("{}", render_text(&ex)));
+        crate::cli::out(&render_text(&ex));
     }
     0
 }

@@ -72,6 +72,87 @@ impl FindingOut {
     }
 }
 
+/// A finding as written, borrowing from the scan (no allocation per finding): the keys of
+/// SPEC §4, in order.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct FindingRef<'a> {
+    pub source: &'a str,
+    pub line: usize,
+    pub record: &'a str,
+    pub rule: &'a str,
+    pub category: &'a str,
+    pub severity: &'a str,
+    pub element: Option<usize>,
+    pub message: &'a str,
+    pub deadline: Option<Day>,
+    pub days_left: Option<i64>,
+    pub overdue: Option<bool>,
+}
+
+/// A date written `YYYY-MM-DD`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Day(pub chrono::NaiveDate);
+
+impl std::fmt::Display for Day {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use chrono::Datelike;
+        let d = self.0;
+        if (0..=9999).contains(&d.year()) {
+            write!(f, "{:04}-{:02}-{:02}", d.year(), d.month(), d.day())
+        } else {
+            write!(f, "{}", d.format("%Y-%m-%d"))
+        }
+    }
+}
+
+impl Serialize for Day {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'a> FindingRef<'a> {
+    pub fn new(program: &'a Program, row: &Row<'a>, as_of: chrono::NaiveDate) -> FindingRef<'a> {
+        let rule = program.rules.get(row.finding.rule);
+        let days_left = row.finding.days_left(as_of);
+        FindingRef {
+            source: row.source,
+            line: row.line,
+            record: row.record,
+            rule: rule.map_or("", |r| r.id.as_str()),
+            category: rule.map_or("", |r| r.category.as_str()),
+            severity: rule.map_or("", |r| r.severity.as_str()),
+            element: row.finding.element,
+            message: &row.finding.message,
+            deadline: row.finding.deadline.map(Day),
+            days_left,
+            overdue: days_left.map(|d| d < 0),
+        }
+    }
+}
+
+impl<'a> From<&'a FindingOut> for FindingRef<'a> {
+    fn from(f: &'a FindingOut) -> FindingRef<'a> {
+        FindingRef {
+            source: &f.source,
+            line: f.line,
+            record: &f.record,
+            rule: &f.rule,
+            category: &f.category,
+            severity: &f.severity,
+            element: f.element,
+            message: &f.message,
+            deadline: f
+                .deadline
+                .as_deref()
+                .and_then(crate::funcs::dates::parse_iso_date)
+                .map(Day),
+            days_left: f.days_left,
+            overdue: f.overdue,
+        }
+    }
+}
+
 pub const FINDING_KEYS: &[&str] = &[
     "source",
     "line",
@@ -88,14 +169,25 @@ pub const FINDING_KEYS: &[&str] = &[
 
 /// Writes findings one at a time, then closes the document.
 pub trait FindingWriter {
-    fn finding(&mut self, f: &FindingOut) -> io::Result<()>;
+    fn finding(&mut self, f: &FindingRef<'_>) -> io::Result<()>;
     fn finish(&mut self, summary: &serde_json::Value) -> io::Result<()>;
 }
 
+/// A writer of findings in `format` to `out`. `table_summary` appends the summary text to a
+/// table (for a file; on a terminal the summary already goes to standard error).
 pub fn writer<'w>(
     format: OutputFormat,
     out: Box<dyn Write + 'w>,
     program: &'w Program,
+) -> Box<dyn FindingWriter + 'w> {
+    writer_with(format, out, program, false)
+}
+
+pub fn writer_with<'w>(
+    format: OutputFormat,
+    out: Box<dyn Write + 'w>,
+    program: &'w Program,
+    table_summary: bool,
 ) -> Box<dyn FindingWriter + 'w> {
     match format {
         OutputFormat::Jsonl => Box::new(Jsonl { out }),
@@ -104,12 +196,16 @@ pub fn writer<'w>(
         OutputFormat::Sarif => Box::new(Sarif {
             out,
             program,
-            results: Vec::new(),
+            started: false,
+            first: true,
         }),
         OutputFormat::Table => Box::new(Table {
             out,
+            program,
             rows: Vec::new(),
-            flushed: false,
+            widths: None,
+            count: 0,
+            summary: table_summary,
         }),
     }
 }
@@ -119,7 +215,7 @@ struct Jsonl<'w> {
 }
 
 impl FindingWriter for Jsonl<'_> {
-    fn finding(&mut self, f: &FindingOut) -> io::Result<()> {
+    fn finding(&mut self, f: &FindingRef<'_>) -> io::Result<()> {
         serde_json::to_writer(&mut self.out, f)?;
         self.out.write_all(b"\n")
     }
@@ -135,7 +231,7 @@ struct Json<'w> {
 }
 
 impl FindingWriter for Json<'_> {
-    fn finding(&mut self, f: &FindingOut) -> io::Result<()> {
+    fn finding(&mut self, f: &FindingRef<'_>) -> io::Result<()> {
         self.out.write_all(if self.first {
             b"{\"findings\": [\n  "
         } else {
@@ -159,12 +255,13 @@ impl FindingWriter for Json<'_> {
     }
 }
 
-/// Guards a text cell against spreadsheet formula injection (SPEC §4).
-pub fn csv_guard(s: &str) -> String {
+/// Guards a text cell against spreadsheet formula injection (SPEC §4): a leading `'` when it
+/// begins with `=`, `+`, `-`, `@`, tab or CR.
+pub fn csv_guard(s: &str) -> std::borrow::Cow<'_, str> {
     if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{s}")
+        std::borrow::Cow::Owned(format!("'{s}"))
     } else {
-        s.to_string()
+        std::borrow::Cow::Borrowed(s)
     }
 }
 
@@ -192,22 +289,31 @@ impl<'w> Csv<'w> {
     }
 }
 
+/// A number cell, or empty for null.
+fn num_cell<T: std::fmt::Display>(v: Option<T>) -> String {
+    v.map(|v| v.to_string()).unwrap_or_default()
+}
+
 impl FindingWriter for Csv<'_> {
-    fn finding(&mut self, f: &FindingOut) -> io::Result<()> {
+    fn finding(&mut self, f: &FindingRef<'_>) -> io::Result<()> {
         self.write_header()?;
-        let opt = |v: Option<String>| v.unwrap_or_default();
+        let line = f.line.to_string();
+        let element = num_cell(f.element);
+        let deadline = num_cell(f.deadline);
+        let days_left = num_cell(f.days_left);
+        let overdue = num_cell(f.overdue);
         self.out.write_record([
-            csv_guard(&f.source),
-            f.line.to_string(),
-            csv_guard(&f.record),
-            csv_guard(&f.rule),
-            csv_guard(&f.category),
-            csv_guard(&f.severity),
-            opt(f.element.map(|e| e.to_string())),
-            csv_guard(&f.message),
-            opt(f.deadline.clone()),
-            opt(f.days_left.map(|d| d.to_string())),
-            opt(f.overdue.map(|o| o.to_string())),
+            csv_guard(f.source).as_ref(),
+            &line,
+            &csv_guard(f.record),
+            &csv_guard(f.rule),
+            &csv_guard(f.category),
+            &csv_guard(f.severity),
+            &element,
+            &csv_guard(f.message),
+            &csv_guard(&deadline),
+            &days_left,
+            &overdue,
         ])?;
         Ok(())
     }
@@ -226,25 +332,84 @@ fn sarif_level(severity: &str) -> &'static str {
     }
 }
 
+/// SARIF 2.1.0, streamed: the run's tool (with every rule of the pack) first, then one result a
+/// finding as it comes, then the summary in the run's properties.
 struct Sarif<'w> {
     out: Box<dyn Write + 'w>,
     program: &'w Program,
-    results: Vec<serde_json::Value>,
+    started: bool,
+    first: bool,
+}
+
+/// The pack's rules as SARIF `reportingDescriptor`s.
+pub fn sarif_rules(program: &Program) -> Vec<serde_json::Value> {
+    program
+        .rules
+        .iter()
+        .map(|r| {
+            let mut rule = serde_json::json!({
+                "id": r.id,
+                "name": r.title,
+                "shortDescription": {"text": r.title},
+                "defaultConfiguration": {
+                    "level": sarif_level(r.severity.as_str()),
+                    "enabled": r.enabled,
+                },
+                "properties": {"category": r.category, "severity": r.severity.as_str()},
+            });
+            if let Some(obj) = rule.as_object_mut() {
+                if let Some(remedy) = &r.remedy {
+                    obj.insert("help".into(), serde_json::json!({"text": remedy}));
+                }
+                if let Some(src) = &r.source {
+                    obj.insert("fullDescription".into(), serde_json::json!({"text": src}));
+                }
+            }
+            rule
+        })
+        .collect()
+}
+
+impl Sarif<'_> {
+    fn start(&mut self) -> io::Result<()> {
+        if self.started {
+            return Ok(());
+        }
+        self.started = true;
+        let doc = sarif_document(sarif_rules(self.program), Vec::new(), None);
+        let text = serde_json::to_string(&doc)?;
+        // the document up to the (empty) results array, left open: `...,"results":[`
+        let head = text
+            .strip_suffix("]}]}")
+            .ok_or_else(|| io::Error::other("unexpected SARIF document shape"))?;
+        self.out.write_all(head.as_bytes())
+    }
 }
 
 impl FindingWriter for Sarif<'_> {
-    fn finding(&mut self, f: &FindingOut) -> io::Result<()> {
-        let index = self.program.rules.iter().position(|r| r.id == f.rule);
-        self.results.push(serde_json::json!({
+    fn finding(&mut self, f: &FindingRef<'_>) -> io::Result<()> {
+        self.start()?;
+        let index = self
+            .program
+            .rules
+            .iter()
+            .position(|r| r.id == f.rule)
+            .map_or(-1, |i| i as i64);
+        let result = serde_json::json!({
             "ruleId": f.rule,
             "ruleIndex": index,
-            "level": sarif_level(&f.severity),
+            "level": sarif_level(f.severity),
             "message": {"text": f.message},
             "locations": [{"physicalLocation": {
-                "artifactLocation": {"uri": f.source},
+                "artifactLocation": {"uri": sarif_uri(f.source)},
                 "region": {"startLine": f.line.max(1)}
             }}],
+            "partialFingerprints": {"beian/v1": format!(
+                "{}:{}:{}", f.rule, f.record, f.element.map_or(String::new(), |e| e.to_string())
+            )},
             "properties": {
+                "source": f.source,
+                "line": f.line,
                 "record": f.record,
                 "category": f.category,
                 "severity": f.severity,
@@ -253,41 +418,36 @@ impl FindingWriter for Sarif<'_> {
                 "days_left": f.days_left,
                 "overdue": f.overdue,
             }
-        }));
-        Ok(())
+        });
+        if !self.first {
+            self.out.write_all(b",")?;
+        }
+        self.first = false;
+        self.out.write_all(b"\n")?;
+        serde_json::to_writer(&mut self.out, &result).map_err(io::Error::from)
     }
 
     fn finish(&mut self, summary: &serde_json::Value) -> io::Result<()> {
-        let rules: Vec<serde_json::Value> = self
-            .program
-            .rules
-            .iter()
-            .map(|r| {
-                let mut rule = serde_json::json!({
-                    "id": r.id,
-                    "name": r.title,
-                    "shortDescription": {"text": r.title},
-                    "defaultConfiguration": {"level": sarif_level(r.severity.as_str())},
-                    "properties": {"category": r.category, "severity": r.severity.as_str()},
-                });
-                if let Some(remedy) = &r.remedy {
-                    rule["help"] = serde_json::json!({"text": remedy});
-                }
-                if let Some(src) = &r.source {
-                    rule["fullDescription"] = serde_json::json!({"text": src});
-                }
-                rule
-            })
-            .collect();
-        let doc = sarif_document(
-            rules,
-            std::mem::take(&mut self.results),
-            Some(summary.clone()),
-        );
-        serde_json::to_writer_pretty(&mut self.out, &doc)?;
-        self.out.write_all(b"\n")?;
+        self.start()?;
+        self.out.write_all(b"\n],\"properties\":{\"summary\":")?;
+        serde_json::to_writer(&mut self.out, summary)?;
+        self.out.write_all(b"}}]}\n")?;
         self.out.flush()
     }
+}
+
+/// A path as a SARIF artifact URI (a relative reference): `\` becomes `/`, and characters
+/// that a URI cannot hold are percent-encoded.
+pub fn sarif_uri(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for b in path.replace('\\', "/").bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~/!$&'()*+,;=:@".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 /// A SARIF 2.1.0 document with one run of beian.
@@ -305,8 +465,8 @@ pub fn sarif_document(
         }},
         "results": results,
     });
-    if let Some(s) = summary {
-        run["properties"] = serde_json::json!({"summary": s});
+    if let (Some(s), Some(obj)) = (summary, run.as_object_mut()) {
+        obj.insert("properties".into(), serde_json::json!({"summary": s}));
     }
     serde_json::json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
@@ -315,69 +475,111 @@ pub fn sarif_document(
     })
 }
 
-/// Rows are buffered (up to a limit) to size the columns, then printed aligned by display
-/// width, so Chinese text lines up.
+/// Rows are buffered (the first [`TABLE_BUFFER`]) to size the columns, then printed aligned by
+/// display width, so Chinese text lines up; later rows use those widths.
 struct Table<'w> {
     out: Box<dyn Write + 'w>,
+    program: &'w Program,
     rows: Vec<[String; 6]>,
-    flushed: bool,
+    widths: Option<[usize; 6]>,
+    count: u64,
+    summary: bool,
 }
 
 const TABLE_BUFFER: usize = 2000;
 const TABLE_HEADER: [&str; 6] = ["位置", "记录", "规则", "级别", "截止", "消息"];
+/// Columns wider than this (in terminal cells) are cut with `…` (not the message).
+const TABLE_MAX_WIDTH: usize = 40;
 
-fn pad(s: &str, width: usize) -> String {
+/// `s` cut to at most `width` terminal cells (with `…` when cut), then padded to `width`.
+fn fit(s: &str, width: usize) -> String {
     let w = UnicodeWidthStr::width(s);
-    let mut out = s.to_string();
-    out.extend(std::iter::repeat_n(' ', width.saturating_sub(w)));
+    let mut out = String::with_capacity(s.len() + width);
+    if w <= width {
+        out.push_str(s);
+        out.extend(std::iter::repeat_n(' ', width - w));
+        return out;
+    }
+    let mut used = 0;
+    for c in s.chars() {
+        let cw = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+        if used + cw + 1 > width {
+            break;
+        }
+        out.push(c);
+        used += cw;
+    }
+    out.push('…');
+    used += 1;
+    out.extend(std::iter::repeat_n(' ', width.saturating_sub(used)));
     out
+}
+
+/// Control characters (a newline in a message) would break the table's lines.
+fn one_line(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
 }
 
 impl Table<'_> {
     fn flush_rows(&mut self) -> io::Result<()> {
-        let mut widths = [0usize; 6];
-        for row in std::iter::once(TABLE_HEADER.map(String::from)).chain(self.rows.iter().cloned())
-        {
-            for (w, cell) in widths.iter_mut().zip(row.iter()) {
-                *w = (*w).max(UnicodeWidthStr::width(cell.as_str()).min(48));
+        let widths = match self.widths {
+            Some(w) => w,
+            None => {
+                let mut widths = [0usize; 6];
+                let header = TABLE_HEADER.map(String::from);
+                for row in std::iter::once(&header).chain(self.rows.iter()) {
+                    for (w, cell) in widths.iter_mut().zip(row.iter()) {
+                        *w = (*w)
+                            .max(UnicodeWidthStr::width(cell.as_str()))
+                            .min(TABLE_MAX_WIDTH);
+                    }
+                }
+                self.widths = Some(widths);
+                self.write_row(&header, &widths)?;
+                let rule: Vec<String> = widths.iter().map(|w| "-".repeat((*w).max(2))).collect();
+                writeln!(self.out, "{}", rule.join("  "))?;
+                widths
+            }
+        };
+        let rows = std::mem::take(&mut self.rows);
+        for row in &rows {
+            self.write_row(row, &widths)?;
+        }
+        Ok(())
+    }
+
+    fn write_row(&mut self, row: &[String; 6], widths: &[usize; 6]) -> io::Result<()> {
+        let mut line = String::new();
+        for (i, (cell, w)) in row.iter().zip(widths.iter()).enumerate() {
+            if i + 1 == row.len() {
+                line.push_str(cell);
+            } else {
+                line.push_str(&fit(cell, *w));
+                line.push_str("  ");
             }
         }
-        if !self.flushed {
-            let header: Vec<String> = TABLE_HEADER
-                .iter()
-                .zip(widths.iter())
-                .map(|(h, w)| pad(h, *w))
-                .collect();
-            writeln!(self.out, "{}", header.join("  ").trim_end())?;
-        }
-        for row in self.rows.drain(..) {
-            let cells: Vec<String> = row
-                .iter()
-                .zip(widths.iter())
-                .map(|(c, w)| pad(c, *w))
-                .collect();
-            writeln!(self.out, "{}", cells.join("  ").trim_end())?;
-        }
-        self.flushed = true;
-        Ok(())
+        writeln!(self.out, "{}", line.trim_end())
     }
 }
 
 impl FindingWriter for Table<'_> {
-    fn finding(&mut self, f: &FindingOut) -> io::Result<()> {
-        let deadline = match (&f.deadline, f.days_left) {
+    fn finding(&mut self, f: &FindingRef<'_>) -> io::Result<()> {
+        self.count += 1;
+        let deadline = match (f.deadline, f.days_left) {
             (Some(d), Some(n)) if n < 0 => format!("{d} (逾期{}天)", -n),
-            (Some(d), Some(n)) => format!("{d} ({n}天)"),
+            (Some(d), Some(n)) => format!("{d} (剩{n}天)"),
             _ => String::new(),
         };
         let element = f.element.map(|e| format!("[{e}]")).unwrap_or_default();
         self.rows.push([
-            format!("{}:{}", f.source, f.line),
-            f.record.clone(),
+            one_line(&format!("{}:{}", f.source, f.line)),
+            one_line(f.record),
             format!("{}{element}", f.rule),
-            f.severity.clone(),
+            f.severity.to_string(),
             deadline,
-            f.message.clone(),
+            one_line(f.message),
         ]);
         if self.rows.len() >= TABLE_BUFFER {
             self.flush_rows()?;
@@ -385,14 +587,15 @@ impl FindingWriter for Table<'_> {
         Ok(())
     }
 
-    fn finish(&mut self, _summary: &serde_json::Value) -> io::Result<()> {
-        if !self.rows.is_empty() || !self.flushed {
-            if self.rows.is_empty() {
-                writeln!(self.out, "没有发现问题 (no findings)")?;
-                self.flushed = true;
-            } else {
-                self.flush_rows()?;
-            }
+    fn finish(&mut self, summary: &serde_json::Value) -> io::Result<()> {
+        if self.count == 0 {
+            writeln!(self.out, "没有发现问题 (no findings)")?;
+        } else {
+            self.flush_rows()?;
+        }
+        if self.summary {
+            writeln!(self.out)?;
+            writeln!(self.out, "{}", summary_text(summary, self.program))?;
         }
         self.out.flush()
     }

@@ -3,6 +3,8 @@
 //! (argument order, then line, then rule order, then element), so the output is byte-identical
 //! for any thread count. Memory is bounded by the chunk size, whatever the input's size.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{sync_channel, SyncSender};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -11,15 +13,11 @@ use rayon::prelude::*;
 
 use crate::eval::{evaluate, Finding};
 use crate::input::convert::{record_from_json, slot_value, Ctx, FieldError};
-use crate::input::csv::Plan;
-use crate::input::{self, EncodingChoice, Format, Raw};
+use crate::input::{self, Chunk, EncodingChoice, Format, Raw, Recycler};
 use crate::load::Severity;
 use crate::program::Program;
 use crate::value::Value;
 use crate::waivers::Waivers;
-
-/// Records per chunk: large enough to keep every core busy, small enough to bound memory.
-pub const CHUNK_RECORDS: usize = 4096;
 
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -164,9 +162,17 @@ enum Processed {
         value: String,
         reason: String,
     },
+    /// A syntax error in an element of a JSON array: the rest of the file is one rejected
+    /// record (SPEC §7).
+    RejectRest {
+        line: usize,
+        value: String,
+        reason: String,
+    },
     Evaluated {
         line: usize,
-        key: String,
+        /// The record's key; only rendered when there is a finding or a field error.
+        key: Option<String>,
         findings: Vec<Finding>,
         undetermined: Vec<(usize, u32)>,
         field_errors: Vec<FieldError>,
@@ -184,65 +190,167 @@ pub fn record_key(program: &Program, record: &[Value], line: usize) -> String {
     }
 }
 
-/// Converts a raw record into slots (or the reason it is rejected).
-pub fn convert(
-    program: &Program,
+/// Why a record is not one: its line, its text (at most 200 characters) and the reason.
+pub type RejectedRecord = (usize, String, String);
+
+/// A record converted into the schema's slots.
+enum Converted {
+    Record(Vec<Value>),
+    Rejected(RejectedRecord),
+    RejectRest(RejectedRecord),
+}
+
+/// A worker's reusable state: the field-error collector and a row's cells.
+#[derive(Default)]
+pub struct Worker<'s> {
+    ctx: Ctx<'s>,
+    cells: Vec<input::Cell>,
+}
+
+/// Converts one record of a chunk into slots, recording field errors in `w.ctx`.
+fn convert_in<'s>(
+    program: &'s Program,
+    chunk: &'s Chunk,
     raw: &Raw,
-    plan: Option<&Plan>,
-) -> Result<(usize, Vec<Value>, Vec<FieldError>), (usize, String, String)> {
-    let mut ctx = Ctx::default();
+    w: &mut Worker<'s>,
+) -> Converted {
     match raw {
         Raw::Rejected {
             line,
             value,
             reason,
-        } => Err((*line, value.clone(), reason.clone())),
-        Raw::Json { line, text } => {
-            let mut de = serde_json::Deserializer::from_str(text);
-            let rec = record_from_json(&mut de, &program.schema, &mut ctx)
-                .and_then(|r| de.end().map(|_| r));
+        } => Converted::Rejected((*line, value.clone(), reason.clone())),
+        Raw::Json { line, bytes } => {
+            let line = *line;
+            let bytes = chunk.bytes(bytes);
+            let Some(text) = chunk.encoding.decode(bytes) else {
+                return Converted::Rejected((
+                    line,
+                    chunk.encoding.lossy(bytes),
+                    chunk.encoding.invalid_reason().to_string(),
+                ));
+            };
+            let mut de = serde_json::Deserializer::from_str(&text);
+            let rec = record_from_json(&mut de, &program.schema, &mut w.ctx)
+                .and_then(|r| de.end().map(|()| r));
             match rec {
-                Ok(r) => Ok((*line, r, ctx.errors)),
+                Ok(r) => Converted::Record(r),
                 Err(e) => {
-                    let reason = if e.is_data() && !text.trim_start().starts_with('{') {
-                        "not a json object".to_string()
-                    } else {
-                        format!("invalid json: {e}")
-                    };
-                    Err((
-                        *line,
-                        input::truncate_chars(text, input::MAX_ERROR_VALUE_CHARS),
-                        reason,
-                    ))
+                    w.ctx.clear();
+                    json_error(chunk.format, line, &text, &e)
                 }
             }
         }
-        Raw::Row { line, cells, raw } => {
-            let Some(plan) = plan else {
-                return Err((*line, raw.clone(), "a row without a header".into()));
+        Raw::Row { line, raw } => {
+            let line = *line;
+            let bytes = chunk.bytes(raw);
+            let Some(plan) = &chunk.plan else {
+                return Converted::Rejected((
+                    line,
+                    chunk.encoding.lossy(bytes),
+                    "a row without a header".into(),
+                ));
             };
-            let r = plan.record(cells, &program.schema, &mut ctx);
-            Ok((*line, r, ctx.errors))
+            let Some(text) = chunk.encoding.decode(bytes) else {
+                return Converted::Rejected((
+                    line,
+                    chunk.encoding.lossy(bytes),
+                    format!("row {}", chunk.encoding.invalid_reason()),
+                ));
+            };
+            // delimiters and quotes are ASCII, never inside a GB18030 character: the decoded
+            // text splits like the bytes
+            let delim = if chunk.format == Format::Tsv {
+                b'\t'
+            } else {
+                b','
+            };
+            input::csv::split_row_into(text.as_bytes(), delim, &mut w.cells);
+            Converted::Record(plan.record(&text, &w.cells, 0, &program.schema, &mut w.ctx))
         }
     }
 }
 
-fn process(
+/// A record that is not valid JSON, or not an object.
+fn json_error(format: Format, line: usize, text: &str, e: &serde_json::Error) -> Converted {
+    let value = |from_line: usize| {
+        let start = input::json_array::line_start(text.as_bytes(), from_line);
+        input::truncate_chars(
+            text.get(start..).unwrap_or(""),
+            input::MAX_ERROR_VALUE_CHARS,
+        )
+    };
+    if format == Format::Json {
+        // an element of an array: a syntax error rejects the rest of the file
+        let syntax = if e.is_data() {
+            serde_json::from_str::<serde::de::IgnoredAny>(text).err()
+        } else {
+            None
+        };
+        let syntax = match (e.is_data(), &syntax) {
+            (false, _) => Some(e),
+            (true, Some(s)) => Some(s),
+            (true, None) => None,
+        };
+        return match syntax {
+            Some(s) => {
+                let n = s.line().saturating_sub(1);
+                Converted::RejectRest((line + n, value(n), format!("invalid json: {s}")))
+            }
+            None => Converted::Rejected((
+                line,
+                value(0),
+                "an array element that is not an object".into(),
+            )),
+        };
+    }
+    let reason = if e.is_data() && !text.trim_start().starts_with('{') {
+        "not a JSON object".to_string()
+    } else {
+        format!("invalid json: {e}")
+    };
+    Converted::Rejected((line, value(0), reason))
+}
+
+/// Converts a record of a chunk into slots (or says why it is rejected); for tools and
+/// benchmarks. The error is (line, text, reason).
+pub fn convert(
     program: &Program,
+    chunk: &Chunk,
+    raw: &Raw,
+) -> Result<(usize, Vec<Value>, Vec<FieldError>), RejectedRecord> {
+    let mut w = Worker::default();
+    match convert_in(program, chunk, raw, &mut w) {
+        Converted::Record(r) => Ok((raw.line(), r, w.ctx.take_errors())),
+        Converted::Rejected(r) | Converted::RejectRest(r) => Err(r),
+    }
+}
+
+fn process<'s>(
+    program: &'s Program,
     rules: &[usize],
     as_of: NaiveDate,
+    chunk: &'s Chunk,
     raw: &Raw,
-    plan: Option<&Plan>,
+    w: &mut Worker<'s>,
 ) -> Processed {
-    match convert(program, raw, plan) {
-        Err((line, value, reason)) => Processed::Rejected {
+    match convert_in(program, chunk, raw, w) {
+        Converted::Rejected((line, value, reason)) => Processed::Rejected {
             line,
             value,
             reason,
         },
-        Ok((line, record, field_errors)) => {
-            let key = record_key(program, &record, line);
+        Converted::RejectRest((line, value, reason)) => Processed::RejectRest {
+            line,
+            value,
+            reason,
+        },
+        Converted::Record(record) => {
+            let line = raw.line();
+            let field_errors = w.ctx.take_errors();
             let out = evaluate(program, rules, &record, as_of);
+            let key = (!out.findings.is_empty() || !field_errors.is_empty())
+                .then(|| record_key(program, &record, line));
             Processed::Evaluated {
                 line,
                 key,
@@ -254,14 +362,107 @@ fn process(
     }
 }
 
-/// An input that could not be opened or read: stops the scan (exit 2).
+/// Converts and evaluates a chunk's records in parallel; the results are in input order.
+fn process_chunk(
+    program: &Program,
+    rules: &[usize],
+    as_of: NaiveDate,
+    chunk: &Chunk,
+) -> Vec<Processed> {
+    chunk
+        .records
+        .par_iter()
+        .with_min_len(8)
+        .map_init(Worker::default, |w, raw| {
+            process(program, rules, as_of, chunk, raw, w)
+        })
+        .collect()
+}
+
+/// An input that could not be opened or read, or output that could not be written: stops the
+/// scan (exit 2).
 #[derive(Debug)]
 pub struct InputError {
     pub path: String,
     pub error: std::io::Error,
+    /// Writing the output failed (not reading `path`).
+    pub output: bool,
+}
+
+/// What the reader hands on: a chunk of input `n`, or the error that stopped it.
+type ReadItem = Result<(usize, Chunk), InputError>;
+/// What the workers hand on: the results of a chunk of input `n`.
+type DoneItem = Result<(usize, Vec<Processed>), InputError>;
+
+/// Chunks in flight between the stages (each holds one block of input).
+const PIPELINE_DEPTH: usize = 2;
+
+/// Reads every input in order, a chunk at a time, until the end or until the consumer hangs up.
+fn read_inputs(
+    program: &Program,
+    inputs: &[String],
+    opts: &Options,
+    abandoned: &[AtomicBool],
+    recycler: &Arc<Recycler>,
+    tx: &SyncSender<ReadItem>,
+) {
+    for (n, path) in inputs.iter().enumerate() {
+        let format = opts
+            .input_format
+            .or_else(|| Format::from_path(path))
+            .unwrap_or(Format::Jsonl);
+        let opened = input::open_with(
+            path,
+            format,
+            opts.encoding,
+            &program.schema,
+            Some(recycler.clone()),
+        );
+        let mut reader = match opened {
+            Ok(r) => r,
+            Err(error) => {
+                let _ = tx.send(Err(InputError {
+                    path: path.clone(),
+                    error,
+                    output: false,
+                }));
+                return;
+            }
+        };
+        loop {
+            if abandoned.get(n).is_some_and(|a| a.load(Ordering::Relaxed)) {
+                break;
+            }
+            match reader.next_chunk() {
+                Ok(Some(chunk)) => {
+                    if chunk.records.is_empty() {
+                        continue;
+                    }
+                    if tx.send(Ok((n, chunk))).is_err() {
+                        return;
+                    }
+                }
+                Ok(None) => break,
+                Err(error) => {
+                    let _ = tx.send(Err(InputError {
+                        path: path.clone(),
+                        error,
+                        output: false,
+                    }));
+                    return;
+                }
+            }
+        }
+    }
 }
 
 /// Scans `inputs` with `program`. Findings and error entries go to `sink` in input order.
+///
+/// Three stages run at once: a reader thread splits the inputs into chunks of records, a
+/// worker stage converts and evaluates each chunk's records in parallel on the rayon pool
+/// (`opts.threads` threads), and this thread hands the results to `sink` in input order. At most
+/// a few chunks are in flight, so memory is bounded whatever the inputs' size, and the output
+/// does not depend on the thread count.
 pub fn run(
     program: &Program,
     inputs: &[String],
@@ -272,10 +473,12 @@ pub fn run(
     let started = Instant::now();
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.threads)
+        .thread_name(|i| format!("beian-worker-{i}"))
         .build()
         .map_err(|e| InputError {
             path: "threads".into(),
             error: std::io::Error::other(e),
+            output: false,
         })?;
     let rules = selected_rules(program, opts.as_of, &opts.select, &opts.ignore);
     let mut summary = Summary {
@@ -291,40 +494,60 @@ pub fn run(
         }
     }
     let mut waiver_used = vec![false; waivers.map_or(0, |w| w.entries.len())];
-    let mut chunk: Vec<Raw> = Vec::with_capacity(CHUNK_RECORDS);
-    for path in inputs {
-        let format = opts
-            .input_format
-            .or_else(|| Format::from_path(path))
-            .unwrap_or(Format::Jsonl);
-        let source: Arc<str> = Arc::from(path.as_str());
-        let mut reader =
-            input::open(path, format, opts.encoding, &program.schema).map_err(|error| {
-                InputError {
-                    path: path.clone(),
-                    error,
-                }
+    let abandoned: Vec<AtomicBool> = inputs.iter().map(|_| AtomicBool::new(false)).collect();
+    let sources: Vec<Arc<str>> = inputs.iter().map(|p| Arc::from(p.as_str())).collect();
+
+    let outcome = std::thread::scope(|scope| -> Result<(), InputError> {
+        let (raw_tx, raw_rx) = sync_channel::<ReadItem>(PIPELINE_DEPTH);
+        let (done_tx, done_rx) = sync_channel::<DoneItem>(PIPELINE_DEPTH);
+        let abandoned = &abandoned;
+        let recycler = Arc::new(Recycler::default());
+        let recycler2 = recycler.clone();
+        let rules = &rules;
+        let pool = &pool;
+        std::thread::Builder::new()
+            .name("beian-reader".into())
+            .spawn_scoped(scope, move || {
+                read_inputs(program, inputs, opts, abandoned, &recycler, &raw_tx);
+            })
+            .map_err(|error| InputError {
+                path: "threads".into(),
+                error,
+                output: false,
             })?;
-        loop {
-            chunk.clear();
-            let more = reader
-                .next_chunk(&mut chunk, CHUNK_RECORDS)
-                .map_err(|error| InputError {
-                    path: path.clone(),
-                    error,
-                })?;
-            let plan = reader.plan();
-            let results: Vec<Processed> = pool.install(|| {
-                chunk
-                    .par_iter()
-                    .map(|raw| process(program, &rules, opts.as_of, raw, plan))
-                    .collect()
-            });
+        std::thread::Builder::new()
+            .name("beian-dispatch".into())
+            .spawn_scoped(scope, move || {
+                for item in raw_rx {
+                    let done = item.map(|(n, chunk)| {
+                        let results =
+                            pool.install(|| process_chunk(program, rules, opts.as_of, &chunk));
+                        recycler2.give(chunk.data);
+                        (n, results)
+                    });
+                    if done_tx.send(done).is_err() {
+                        return;
+                    }
+                }
+            })
+            .map_err(|error| InputError {
+                path: "threads".into(),
+                error,
+                output: false,
+            })?;
+        let mut rest_rejected: Option<usize> = None;
+        for item in done_rx {
+            let (n, results) = item?;
+            if rest_rejected == Some(n) {
+                continue;
+            }
+            let source = sources.get(n).map_or("", |s| s.as_ref());
             for p in results {
                 summary.records_read += 1;
+                let rest = matches!(p, Processed::RejectRest { .. });
                 emit(
                     program,
-                    &source,
+                    source,
                     p,
                     &mut summary,
                     &pos,
@@ -334,16 +557,23 @@ pub fn run(
                     sink,
                 )
                 .map_err(|error| InputError {
-                    path: "output".into(),
+                    path: String::new(),
                     error,
+                    output: true,
                 })?;
+                if rest {
+                    rest_rejected = Some(n);
+                    if let Some(a) = abandoned.get(n) {
+                        a.store(true, Ordering::Relaxed);
+                    }
+                    break;
+                }
             }
             sink.progress(summary.records_read);
-            if !more {
-                break;
-            }
         }
-    }
+        Ok(())
+    });
+    outcome?;
     if let Some(w) = waivers {
         for (i, entry) in w.entries.iter().enumerate() {
             if entry.until < opts.as_of {
@@ -374,6 +604,11 @@ fn emit(
             line,
             value,
             reason,
+        }
+        | Processed::RejectRest {
+            line,
+            value,
+            reason,
         } => {
             summary.records_rejected += 1;
             sink.error(&ErrorEntry {
@@ -393,6 +628,7 @@ fn emit(
             field_errors,
         } => {
             summary.records_evaluated += 1;
+            let key = key.unwrap_or_default();
             for fe in field_errors {
                 summary.field_errors += 1;
                 sink.error(&ErrorEntry {

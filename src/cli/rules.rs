@@ -22,9 +22,9 @@ pub fn run(args: Args) -> i32 {
         Err(code) => return code,
     };
     match &args.id {
-        None => crate::cli::out(&format!("{}", table(&program))),
+        None => crate::cli::out(&table(&program)),
         Some(id) => match program.rules.iter().find(|r| &r.id == id) {
-            Some(r) => crate::cli::out(&format!("{}", full(&program, r))),
+            Some(r) => crate::cli::out(&full(&program, r)),
             None => {
                 let hint =
                     crate::load::did_you_mean(id, program.rules.iter().map(|r| r.id.as_str()));

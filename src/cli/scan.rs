@@ -1,11 +1,11 @@
 //! `beian scan`: scans exports with a pack and reports findings (SPEC §6).
 
 use std::io::{BufWriter, IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::input::{EncodingChoice, Format};
 use crate::load::Severity;
-use crate::report::{self, FindingOut, FindingWriter, OutputFormat};
+use crate::report::{self, FindingRef, FindingWriter, OutputFormat};
 use crate::scan::{self, ErrorEntry, Options, Row, Sink};
 
 #[derive(clap::Args, Debug)]
@@ -71,7 +71,7 @@ struct ScanSink<'w> {
 
 impl Sink for ScanSink<'_> {
     fn finding(&mut self, row: &Row<'_>) -> std::io::Result<()> {
-        let out = FindingOut::new(self.program, row, self.as_of);
+        let out = FindingRef::new(self.program, row, self.as_of);
         self.writer.finding(&out)
     }
 
@@ -103,6 +103,54 @@ impl Sink for ScanSink<'_> {
         if let Some(p) = &self.progress {
             p.set_position(records);
         }
+    }
+}
+
+/// An output file written whole or not at all: a temporary file beside the target (with the
+/// permissions a new file gets, not a temporary file's 0600), renamed onto it at the end. A
+/// scan that fails or is killed never leaves a partial target; the temporary file is removed
+/// on failure (a killed process leaves it as `.beian-*.tmp`).
+struct OutFile {
+    target: PathBuf,
+    tmp: tempfile::NamedTempFile,
+}
+
+impl OutFile {
+    fn create(target: &Path) -> Result<OutFile, String> {
+        let dir = match target.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let mut b = tempfile::Builder::new();
+        b.prefix(".beian-").suffix(".tmp");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            b.permissions(std::fs::Permissions::from_mode(0o666));
+        }
+        let tmp = b
+            .tempfile_in(&dir)
+            .map_err(|e| format!("cannot write `{}`: {e}", target.display()))?;
+        Ok(OutFile {
+            target: target.to_path_buf(),
+            tmp,
+        })
+    }
+
+    fn writer(&mut self) -> &mut std::fs::File {
+        self.tmp.as_file_mut()
+    }
+
+    fn commit(mut self) -> Result<(), String> {
+        let target = self.target;
+        self.tmp
+            .as_file_mut()
+            .flush()
+            .map_err(|e| format!("cannot write `{}`: {e}", target.display()))?;
+        self.tmp
+            .persist(&target)
+            .map_err(|e| format!("cannot write `{}`: {}", target.display(), e.error))?;
+        Ok(())
     }
 }
 
@@ -167,17 +215,11 @@ fn run_inner(args: Args) -> Result<i32, String> {
     };
 
     let mut out_file = match &args.output {
-        Some(p) => Some(
-            super::AtomicFile::create(p)
-                .map_err(|e| format!("cannot write `{}`: {e}", p.display()))?,
-        ),
+        Some(p) => Some(OutFile::create(p)?),
         None => None,
     };
     let mut err_file = match &args.errors {
-        Some(p) => Some(
-            super::AtomicFile::create(p)
-                .map_err(|e| format!("cannot write `{}`: {e}", p.display()))?,
-        ),
+        Some(p) => Some(OutFile::create(p)?),
         None => None,
     };
     let stdout = std::io::stdout();
@@ -192,16 +234,17 @@ fn run_inner(args: Args) -> Result<i32, String> {
         let p = indicatif::ProgressBar::new_spinner();
         p.set_style(
             indicatif::ProgressStyle::with_template(
-                "{spinner} {pos} records, {per_sec} [{elapsed}]",
+                "{spinner} {human_pos} records, {per_sec} [{elapsed}]",
             )
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
         );
+        p.enable_steady_tick(std::time::Duration::from_millis(200));
         p
     });
     let mut sink = ScanSink {
         program: &program,
         as_of,
-        writer: report::writer(format, out, &program),
+        writer: report::writer_with(format, out, &program, args.output.is_some()),
         errors,
         shown_errors: 0,
         progress,
@@ -210,8 +253,15 @@ fn run_inner(args: Args) -> Result<i32, String> {
     if let Some(p) = &sink.progress {
         p.finish_and_clear();
     }
+    // on an error, nothing is committed: the temporary files are removed when dropped
     let summary = match result {
         Ok(s) => s,
+        Err(e) if e.output => {
+            return Err(format!(
+                "cannot write the findings: {}",
+                e.error.to_string().to_lowercase()
+            ));
+        }
         Err(e) => {
             return Err(format!(
                 "cannot read `{}`: {}",
@@ -230,18 +280,19 @@ fn run_inner(args: Args) -> Result<i32, String> {
     }
     let hidden = sink.shown_errors.saturating_sub(20);
     drop(sink);
-    if let Some(f) = out_file {
-        f.commit()
-            .map_err(|e| format!("cannot write the output: {e}"))?;
-    }
-    if let Some(f) = err_file {
-        f.commit()
-            .map_err(|e| format!("cannot write the errors file: {e}"))?;
-    }
-    if let Some(p) = &args.summary {
-        let text = serde_json::to_string_pretty(&summary_json).unwrap_or_default();
-        super::write_atomic(p, text.as_bytes())
-            .map_err(|e| format!("cannot write `{}`: {e}", p.display()))?;
+    let summary_file = match &args.summary {
+        Some(p) => {
+            let mut f = OutFile::create(p)?;
+            let text = serde_json::to_string_pretty(&summary_json).unwrap_or_default();
+            f.writer()
+                .write_all(format!("{text}\n").as_bytes())
+                .map_err(|e| format!("cannot write `{}`: {e}", p.display()))?;
+            Some(f)
+        }
+        None => None,
+    };
+    for f in [out_file, err_file, summary_file].into_iter().flatten() {
+        f.commit()?;
     }
     if !args.quiet {
         if hidden > 0 {

@@ -32,7 +32,7 @@ pub fn run(args: Args) -> i32 {
     for s in &report.unmatched_select {
         eprintln!("warning: `--select {s}` matches no rule");
     }
-    crate::cli::out(&format!("{}", render(&report)));
+    crate::cli::out(&render(&report));
     if let Some(path) = &args.junit {
         if let Err(e) = super::write_atomic(path, junit(&report).as_bytes()) {
             eprintln!("error: cannot write `{}`: {e}", path.display());

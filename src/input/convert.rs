@@ -22,56 +22,110 @@ pub struct FieldError {
     pub reason: String,
 }
 
-#[derive(Debug, Clone)]
-enum Seg {
-    Field(Arc<str>),
+#[derive(Debug, Clone, Copy)]
+enum Seg<'s> {
+    /// A field: its name and slot (schema order).
+    Field(&'s str, usize),
+    /// A CSV column: its dotted name and slot path.
+    Column(&'s str, &'s [usize]),
+    /// A list element.
     Index(usize),
 }
 
-/// Collects field errors and tracks the path of the value being read.
+/// Collects field errors and tracks the path of the value being read. The path is a stack of
+/// borrowed names and indices: entering a field costs no allocation; the path's text is only
+/// built for an error.
 #[derive(Default)]
-pub struct Ctx {
-    path: Vec<Seg>,
-    pub errors: Vec<FieldError>,
+pub struct Ctx<'s> {
+    path: Vec<Seg<'s>>,
+    errors: Vec<FieldError>,
+    /// Per error, its path as slot and index numbers: sorting by it gives schema order.
+    order: Vec<Vec<usize>>,
 }
 
-impl Ctx {
+impl<'s> Ctx<'s> {
+    pub fn new() -> Ctx<'s> {
+        Ctx::default()
+    }
+
     fn path_string(&self) -> String {
+        use std::fmt::Write as _;
         let mut s = String::new();
         for seg in &self.path {
             match seg {
-                Seg::Field(f) => {
+                Seg::Field(f, _) | Seg::Column(f, _) => {
                     if !s.is_empty() {
                         s.push('.');
                     }
                     s.push_str(f);
                 }
                 Seg::Index(i) => {
-                    s.push('[');
-                    s.push_str(&i.to_string());
-                    s.push(']');
+                    let _ = write!(s, "[{i}]");
                 }
             }
         }
         s
     }
 
-    /// Enters a field (CSV columns name whole dotted paths).
-    pub fn push_field(&mut self, name: &str) {
-        self.path.push(Seg::Field(Arc::from(name)));
+    fn path_order(&self) -> Vec<usize> {
+        let mut out = Vec::new();
+        for seg in &self.path {
+            match seg {
+                Seg::Field(_, slot) => out.push(*slot),
+                Seg::Column(_, path) => out.extend_from_slice(path),
+                Seg::Index(i) => out.push(*i),
+            }
+        }
+        out
     }
 
-    pub fn pop_field(&mut self) {
+    /// Enters a CSV column (a whole dotted path).
+    pub fn push_column(&mut self, name: &'s str, path: &'s [usize]) {
+        self.path.push(Seg::Column(name, path));
+    }
+
+    /// Leaves what the last push entered.
+    pub fn pop(&mut self) {
         self.path.pop();
     }
 
     fn error(&mut self, value: String, reason: String) {
         let field = self.path_string();
+        self.order.push(self.path_order());
         self.errors.push(FieldError {
             field,
             value,
             reason,
         });
+    }
+
+    /// Forgets the path and any errors (a record that turned out to be rejected).
+    pub fn clear(&mut self) {
+        self.path.clear();
+        self.errors.clear();
+        self.order.clear();
+    }
+
+    /// Whether no error was recorded.
+    pub fn is_clean(&self) -> bool {
+        self.errors.is_empty()
+    }
+
+    /// The errors recorded since the last call, in schema order (SPEC §7: by field path, the
+    /// schema's field order and then element index; errors at one path stay in input order).
+    pub fn take_errors(&mut self) -> Vec<FieldError> {
+        self.path.clear();
+        if self.errors.is_empty() {
+            return Vec::new();
+        }
+        let order = std::mem::take(&mut self.order);
+        let errors = std::mem::take(&mut self.errors);
+        if errors.len() == 1 {
+            return errors;
+        }
+        let mut pairs: Vec<(Vec<usize>, FieldError)> = order.into_iter().zip(errors).collect();
+        pairs.sort_by(|a, b| a.0.cmp(&b.0));
+        pairs.into_iter().map(|(_, e)| e).collect()
     }
 }
 
@@ -109,7 +163,7 @@ pub fn convert_text(s: &str, ty: &Type) -> Result<Value, String> {
 
 /// Converts a CSV cell (or a JSON string) for a field of any type: lists split on `;` (their
 /// elements trimmed, an empty element null without error), an empty cell null.
-pub fn convert_cell(cell: &str, ty: &Type, ctx: &mut Ctx) -> Value {
+pub fn convert_cell(cell: &str, ty: &Type, ctx: &mut Ctx<'_>) -> Value {
     match ty {
         Type::List(elem) => {
             let mut out = Vec::new();
@@ -145,53 +199,25 @@ pub fn convert_cell(cell: &str, ty: &Type, ctx: &mut Ctx) -> Value {
     }
 }
 
-/// Reads a CSV cell into the slot at `path` of a record (creating nested objects).
-pub fn set_path(record: &mut Vec<Value>, schema: &ObjectType, path: &[usize], value: Value) {
-    let Some((&first, rest)) = path.split_first() else {
-        return;
-    };
-    if record.len() < schema.fields.len() {
-        record.resize(schema.fields.len(), Value::Null);
-    }
-    if rest.is_empty() {
-        if let Some(slot) = record.get_mut(first) {
-            *slot = value;
-        }
-        return;
-    }
-    let Some((_, Type::Object(sub))) = schema.fields.get(first) else {
-        return;
-    };
-    let Some(slot) = record.get_mut(first) else {
-        return;
-    };
-    let mut inner = match std::mem::take(slot) {
-        Value::Object(o) => Arc::try_unwrap(o).unwrap_or_else(|o| (*o).clone()),
-        _ => vec![Value::Null; sub.fields.len()],
-    };
-    set_path(&mut inner, sub, rest, value);
-    *slot = Value::Object(Arc::new(inner));
-}
-
 /// Why a line or document is not a record.
 #[derive(Debug, Clone)]
 pub struct Rejected(pub String);
 
 /// Deserializes one JSON record (an object) into the schema's slots.
-pub fn record_from_json<'de, D: Deserializer<'de>>(
+pub fn record_from_json<'de, 's, D: Deserializer<'de>>(
     de: D,
-    schema: &ObjectType,
-    ctx: &mut Ctx,
+    schema: &'s ObjectType,
+    ctx: &mut Ctx<'s>,
 ) -> Result<Vec<Value>, D::Error> {
     de.deserialize_any(RootVisitor { schema, ctx })
 }
 
-struct RootVisitor<'a> {
-    schema: &'a ObjectType,
-    ctx: &'a mut Ctx,
+struct RootVisitor<'a, 's> {
+    schema: &'s ObjectType,
+    ctx: &'a mut Ctx<'s>,
 }
 
-impl<'de> Visitor<'de> for RootVisitor<'_> {
+impl<'de, 's> Visitor<'de> for RootVisitor<'_, 's> {
     type Value = Vec<Value>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -203,23 +229,25 @@ impl<'de> Visitor<'de> for RootVisitor<'_> {
     }
 }
 
-fn read_object<'de, A: MapAccess<'de>>(
+fn read_object<'de, 's, A: MapAccess<'de>>(
     mut map: A,
-    schema: &ObjectType,
-    ctx: &mut Ctx,
+    schema: &'s ObjectType,
+    ctx: &mut Ctx<'s>,
 ) -> Result<Vec<Value>, A::Error> {
     let mut slots = vec![Value::Null; schema.fields.len()];
-    while let Some(slot) = map.next_key_seed(KeySeed { schema })? {
+    let mut hint = 0;
+    while let Some(slot) = map.next_key_seed(KeySeed { schema, hint })? {
         match slot {
             None => {
                 map.next_value::<IgnoredAny>()?;
             }
             Some(i) => {
+                hint = i + 1;
                 let Some((name, ty)) = schema.fields.get(i) else {
                     map.next_value::<IgnoredAny>()?;
                     continue;
                 };
-                ctx.path.push(Seg::Field(Arc::from(name.as_str())));
+                ctx.path.push(Seg::Field(name.as_str(), i));
                 let v = map.next_value_seed(ValueSeed { ty, ctx: &mut *ctx });
                 ctx.path.pop();
                 if let Some(s) = slots.get_mut(i) {
@@ -231,9 +259,12 @@ fn read_object<'de, A: MapAccess<'de>>(
     Ok(slots)
 }
 
-/// Resolves a key to its slot (None: undeclared, skipped).
+/// Resolves a key to its slot (None: undeclared, skipped). The search starts at `hint`, the
+/// slot after the previous key's: records of an export list their keys in one order, so the
+/// next key is usually found at once.
 struct KeySeed<'a> {
     schema: &'a ObjectType,
+    hint: usize,
 }
 
 impl<'de> DeserializeSeed<'de> for KeySeed<'_> {
@@ -252,16 +283,22 @@ impl<'de> Visitor<'de> for KeySeed<'_> {
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(self.schema.fields.iter().position(|(n, _)| n == v))
+        let fields = &self.schema.fields;
+        let hint = self.hint.min(fields.len());
+        let (before, after) = fields.split_at(hint);
+        if let Some(i) = after.iter().position(|(n, _)| n == v) {
+            return Ok(Some(hint + i));
+        }
+        Ok(before.iter().position(|(n, _)| n == v))
     }
 }
 
-struct ValueSeed<'a> {
-    ty: &'a Type,
-    ctx: &'a mut Ctx,
+struct ValueSeed<'a, 's> {
+    ty: &'s Type,
+    ctx: &'a mut Ctx<'s>,
 }
 
-impl<'de> DeserializeSeed<'de> for ValueSeed<'_> {
+impl<'de, 's> DeserializeSeed<'de> for ValueSeed<'_, 's> {
     type Value = Value;
 
     fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<Self::Value, D::Error> {
@@ -269,7 +306,7 @@ impl<'de> DeserializeSeed<'de> for ValueSeed<'_> {
     }
 }
 
-impl ValueSeed<'_> {
+impl ValueSeed<'_, '_> {
     fn bad(self, value: String, what: &str) -> Value {
         let reason = format!("expected {} but found {what}", describe(self.ty));
         self.ctx.error(value, reason);
@@ -285,7 +322,7 @@ fn describe(ty: &Type) -> String {
     }
 }
 
-impl<'de> Visitor<'de> for ValueSeed<'_> {
+impl<'de, 's> Visitor<'de> for ValueSeed<'_, 's> {
     type Value = Value;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -334,8 +371,7 @@ impl<'de> Visitor<'de> for ValueSeed<'_> {
             Type::Float => Value::Float(v),
             Type::Int
                 if v.fract() == 0.0
-                    && v >= -9.223_372_036_854_776e18
-                    && v < 9.223_372_036_854_776e18 =>
+                    && (-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&v) =>
             {
                 Value::Int(v as i64)
             }
@@ -383,7 +419,7 @@ impl<'de> Visitor<'de> for ValueSeed<'_> {
 }
 
 /// A JSON string for a field: scalars convert as text; a list field splits like a CSV cell.
-fn convert_cell_json(v: &str, ty: &Type, ctx: &mut Ctx) -> Value {
+fn convert_cell_json(v: &str, ty: &Type, ctx: &mut Ctx<'_>) -> Value {
     convert_cell(v, ty, ctx)
 }
 
@@ -417,7 +453,7 @@ pub fn record_from_value(
     }
     let mut ctx = Ctx::default();
     let slots = record_from_json(v, schema, &mut ctx).map_err(|e| e.to_string())?;
-    Ok((slots, ctx.errors))
+    Ok((slots, ctx.take_errors()))
 }
 
 /// The value at a slot path of a record.

@@ -1,181 +1,606 @@
-//! CSV and TSV (SPEC §3): header row of dotted paths, `;` lists, empty cell null.
+//! CSV and TSV (SPEC §3, §7): a header row of dotted paths, `;` lists, an empty cell null,
+//! quoted fields (also across lines, a record's line being its first), blank lines skipped.
+//!
+//! The reader splits a block into rows and cells with a small resumable state machine (RFC 4180
+//! quoting, `""` inside quotes; CRLF or LF): cells stay byte ranges of the block and are decoded
+//! and converted later, in parallel. A row whose field count differs from the header's, an
+//! unclosed quote (the record runs to the end of the input) or a record longer than the cap is a
+//! rejected record; reading goes on.
 
-use std::io::{self, BufRead};
+use std::borrow::Cow;
+use std::io;
+use std::sync::Arc;
 
-use super::convert::{convert_cell, set_path, Ctx};
-use super::{Encoding, Raw, RecordReader};
+use super::convert::{convert_cell, Ctx};
+use super::{
+    Blocks, Cell, Chunk, Encoding, Format, Raw, RecordReader, BLOCK_BYTES, CHUNK_RECORDS,
+    MAX_ERROR_VALUE_CHARS, MAX_RECORD_BYTES,
+};
 use crate::types::{ObjectType, Type};
 use crate::value::Value;
 
+/// One column the schema declares: its header, slot path and type.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Column {
+    pub name: String,
+    pub path: Vec<usize>,
+    pub ty: Type,
+}
+
+/// The columns that fill one object of the record, and its nested objects.
+#[derive(Debug, Clone, Default)]
+struct Node {
+    len: usize,
+    /// (column, slot)
+    cols: Vec<(usize, usize)>,
+    /// (slot, object)
+    children: Vec<(usize, Node)>,
+}
+
+impl Node {
+    fn insert(&mut self, schema: &ObjectType, path: &[usize], col: usize) {
+        self.len = schema.fields.len();
+        match path {
+            [] => {}
+            [slot] => self.cols.push((col, *slot)),
+            [slot, rest @ ..] => {
+                let Some((_, Type::Object(sub))) = schema.fields.get(*slot) else {
+                    return;
+                };
+                let i = match self.children.iter().position(|(s, _)| s == slot) {
+                    Some(i) => i,
+                    None => {
+                        self.children.push((*slot, Node::default()));
+                        self.children.len() - 1
+                    }
+                };
+                if let Some((_, child)) = self.children.get_mut(i) {
+                    child.insert(sub, rest, col);
+                }
+            }
+        }
+    }
+}
+
 /// How the header's columns map onto the schema: per column, the slot path and type of a
-/// declared scalar or list-of-scalar field, or `None` (ignored column).
+/// declared scalar or list-of-scalar field, or `None` (an ignored column).
 #[derive(Debug, Clone, Default)]
 pub struct Plan {
-    pub columns: Vec<Option<(String, Vec<usize>, Type)>>,
+    pub columns: Vec<Option<Column>>,
+    root: Node,
 }
 
 impl Plan {
     /// Builds the plan from header names.
     pub fn new(headers: &[String], schema: &ObjectType) -> Plan {
-        let columns = headers
-            .iter()
-            .map(|h| {
-                let mut obj = schema;
-                let mut path = Vec::new();
-                let parts: Vec<&str> = h.split('.').collect();
-                for (i, part) in parts.iter().enumerate() {
-                    let (slot, ty) = obj.slot(part)?;
-                    path.push(slot);
-                    let last = i + 1 == parts.len();
-                    match (ty, last) {
-                        (Type::Object(o), false) => obj = o,
-                        (Type::List(e), true)
-                            if !matches!(e.as_ref(), Type::Object(_) | Type::List(_)) =>
-                        {
-                            return Some((h.clone(), path, ty.clone()))
-                        }
-                        (Type::Object(_) | Type::List(_) | Type::Map(_), _) => return None,
-                        (ty, true) => return Some((h.clone(), path, ty.clone())),
-                        (_, false) => return None,
-                    }
-                }
-                None
-            })
-            .collect();
-        Plan { columns }
+        let columns: Vec<Option<Column>> = headers.iter().map(|h| column(h, schema)).collect();
+        let mut root = Node {
+            len: schema.fields.len(),
+            ..Node::default()
+        };
+        for (i, c) in columns.iter().enumerate() {
+            if let Some(c) = c {
+                root.insert(schema, &c.path, i);
+            }
+        }
+        Plan { columns, root }
     }
 
-    /// Converts a row's cells into a record; an empty cell is null.
-    pub fn record(&self, cells: &[String], schema: &ObjectType, ctx: &mut Ctx) -> Vec<Value> {
-        let mut record = vec![Value::Null; schema.fields.len()];
-        for (cell, col) in cells.iter().zip(self.columns.iter()) {
-            let Some((name, path, ty)) = col else {
-                continue;
-            };
-            if cell.is_empty() {
-                continue;
-            }
-            ctx.push_field(name);
-            let v = convert_cell(cell, ty, ctx);
-            ctx.pop_field();
-            set_path(&mut record, schema, path, v);
-        }
-        record
+    /// Converts a row's cells into a record: a cell's text is `text[start - base..end - base]`.
+    /// An empty cell is null; a nested object is null when all its cells are empty.
+    pub fn record<'s>(
+        &'s self,
+        text: &str,
+        cells: &[Cell],
+        base: usize,
+        schema: &ObjectType,
+        ctx: &mut Ctx<'s>,
+    ) -> Vec<Value> {
+        let row = Row { text, cells, base };
+        build(&self.root, &self.columns, &row, ctx)
+            .unwrap_or_else(|| vec![Value::Null; schema.fields.len()])
     }
 }
 
-/// Reads CSV/TSV rows. (Streaming reader: see `next_chunk`.)
+/// A header's column: a declared scalar or list-of-scalars path, or `None`.
+fn column(header: &str, schema: &ObjectType) -> Option<Column> {
+    let mut obj = schema;
+    let mut path = Vec::new();
+    let mut parts = header.split('.').peekable();
+    while let Some(part) = parts.next() {
+        let (slot, ty) = obj.slot(part)?;
+        path.push(slot);
+        let last = parts.peek().is_none();
+        match (ty, last) {
+            (Type::Object(o), false) => obj = o,
+            (Type::List(e), true) if !matches!(e.as_ref(), Type::Object(_) | Type::List(_)) => {}
+            (Type::Object(_) | Type::List(_) | Type::Map(_), _) | (_, false) => return None,
+            (_, true) => {}
+        }
+        if last {
+            return Some(Column {
+                name: header.to_string(),
+                path,
+                ty: ty.clone(),
+            });
+        }
+    }
+    None
+}
+
+struct Row<'a> {
+    text: &'a str,
+    cells: &'a [Cell],
+    base: usize,
+}
+
+fn build<'s>(
+    node: &Node,
+    columns: &'s [Option<Column>],
+    row: &Row<'_>,
+    ctx: &mut Ctx<'s>,
+) -> Option<Vec<Value>> {
+    let mut slots: Option<Vec<Value>> = None;
+    for &(col, slot) in &node.cols {
+        let (Some(Some(c)), Some(cell)) = (columns.get(col), row.cells.get(col)) else {
+            continue;
+        };
+        let cell = Cell {
+            start: cell.start.saturating_sub(row.base),
+            end: cell.end.saturating_sub(row.base),
+            quoted: cell.quoted,
+        };
+        let s = cell_text(row.text, &cell);
+        if s.is_empty() {
+            continue;
+        }
+        ctx.push_column(&c.name, &c.path);
+        let v = convert_cell(&s, &c.ty, ctx);
+        ctx.pop();
+        let slots = slots.get_or_insert_with(|| vec![Value::Null; node.len]);
+        if let Some(x) = slots.get_mut(slot) {
+            *x = v;
+        }
+    }
+    for (slot, child) in &node.children {
+        if let Some(obj) = build(child, columns, row, ctx) {
+            let slots = slots.get_or_insert_with(|| vec![Value::Null; node.len]);
+            if let Some(x) = slots.get_mut(*slot) {
+                *x = Value::Object(Arc::new(obj));
+            }
+        }
+    }
+    slots
+}
+
+/// A cell's text: a quoted cell loses its quotes and `""` becomes `"` (text after the closing
+/// quote is kept, as the `csv` crate does).
+pub fn cell_text<'t>(text: &'t str, cell: &Cell) -> Cow<'t, str> {
+    let s = text.get(cell.start..cell.end).unwrap_or("");
+    if !cell.quoted {
+        return Cow::Borrowed(s);
+    }
+    let inner = s.strip_prefix('"').unwrap_or(s);
+    if let Some(body) = inner.strip_suffix('"') {
+        if !body.contains('"') {
+            return Cow::Borrowed(body);
+        }
+    }
+    let mut out = String::with_capacity(inner.len());
+    let mut rest = inner;
+    loop {
+        match rest.find('"') {
+            None => {
+                out.push_str(rest);
+                break;
+            }
+            Some(i) => {
+                out.push_str(rest.get(..i).unwrap_or(""));
+                let after = rest.get(i + 1..).unwrap_or("");
+                if let Some(more) = after.strip_prefix('"') {
+                    out.push('"');
+                    rest = more;
+                } else {
+                    // the closing quote: the rest is literal
+                    out.push_str(after);
+                    break;
+                }
+            }
+        }
+    }
+    Cow::Owned(out)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum St {
+    FieldStart,
+    Unquoted,
+    Quoted,
+    /// A `"` inside a quoted field: the closing quote, or the first of `""`.
+    QuoteInQuoted,
+    /// Text after a closing quote (kept literally).
+    AfterQuote,
+}
+
+/// A resumable splitter of one record into cells.
+#[derive(Debug, Clone)]
+pub struct RowScan {
+    delim: u8,
+    st: St,
+    /// Where the next byte to read is.
+    pos: usize,
+    field_start: usize,
+    quoted: bool,
+    /// Whether cells are recorded (else only counted).
+    keep: bool,
+    /// Cells ended so far.
+    pub count: usize,
+    /// Newlines read so far (inside quotes, and the record's end).
+    pub newlines: usize,
+    pub cells: Vec<Cell>,
+}
+
+impl RowScan {
+    pub fn new(delim: u8) -> RowScan {
+        RowScan {
+            delim,
+            st: St::FieldStart,
+            pos: 0,
+            field_start: 0,
+            quoted: false,
+            keep: true,
+            count: 0,
+            newlines: 0,
+            cells: Vec::new(),
+        }
+    }
+
+    fn end_field(&mut self, bytes: &[u8], mut end: usize, record_end: bool) {
+        if record_end && end > self.field_start && bytes.get(end - 1) == Some(&b'\r') {
+            end -= 1;
+        }
+        self.count += 1;
+        if self.keep {
+            self.cells.push(Cell {
+                start: self.field_start,
+                end,
+                quoted: self.quoted,
+            });
+        }
+        self.quoted = false;
+        self.field_start = end + 1;
+        self.st = St::FieldStart;
+    }
+
+    /// Reads on from `self.pos` in `bytes` (the record so far, from its first byte); returns
+    /// the offset just past the record's `\n` when the record is complete.
+    pub fn feed(&mut self, bytes: &[u8]) -> Option<usize> {
+        let delim = self.delim;
+        let mut i = self.pos;
+        while let Some(&c) = bytes.get(i) {
+            match self.st {
+                St::FieldStart => {
+                    if c == b'"' {
+                        self.quoted = true;
+                        self.st = St::Quoted;
+                        i += 1;
+                    } else {
+                        self.st = St::Unquoted;
+                    }
+                }
+                St::Unquoted | St::AfterQuote => {
+                    let rest = bytes.get(i..).unwrap_or_default();
+                    match memchr::memchr2(delim, b'\n', rest) {
+                        None => i = bytes.len(),
+                        Some(k) => {
+                            let at = i + k;
+                            let nl = bytes.get(at) == Some(&b'\n');
+                            self.end_field(bytes, at, nl);
+                            i = at + 1;
+                            if nl {
+                                self.newlines += 1;
+                                self.pos = i;
+                                return Some(i);
+                            }
+                        }
+                    }
+                }
+                St::Quoted => {
+                    let rest = bytes.get(i..).unwrap_or_default();
+                    match memchr::memchr(b'"', rest) {
+                        None => {
+                            self.newlines += count_newlines(rest);
+                            i = bytes.len();
+                        }
+                        Some(k) => {
+                            self.newlines += count_newlines(rest.get(..k).unwrap_or_default());
+                            i += k + 1;
+                            self.st = St::QuoteInQuoted;
+                        }
+                    }
+                }
+                St::QuoteInQuoted => {
+                    if c == b'"' {
+                        self.st = St::Quoted;
+                        i += 1;
+                    } else if c == delim || c == b'\n' {
+                        self.end_field(bytes, i, c == b'\n');
+                        i += 1;
+                        if c == b'\n' {
+                            self.newlines += 1;
+                            self.pos = i;
+                            return Some(i);
+                        }
+                    } else {
+                        self.st = St::AfterQuote;
+                    }
+                }
+            }
+        }
+        self.pos = i;
+        None
+    }
+
+    /// Whether the input ended inside a quoted field.
+    pub fn in_quotes(&self) -> bool {
+        self.st == St::Quoted
+    }
+
+    /// Ends the record at the end of the input (no final newline).
+    pub fn finish(&mut self, bytes: &[u8]) {
+        self.end_field(bytes, bytes.len(), true);
+    }
+
+    /// A scanner that only counts cells (the reader: cells are split again, in parallel).
+    pub fn counting(delim: u8) -> RowScan {
+        RowScan {
+            keep: false,
+            ..RowScan::new(delim)
+        }
+    }
+}
+
+/// Splits one record's text (no trailing newline needed) into `cells` (cleared first).
+pub fn split_row_into(text: &[u8], delim: u8, cells: &mut Vec<Cell>) {
+    cells.clear();
+    let mut scan = RowScan::new(delim);
+    scan.cells = std::mem::take(cells);
+    if scan.feed(text).is_none() {
+        scan.finish(text);
+    }
+    *cells = scan.cells;
+}
+
+/// Splits one record's text (no trailing newline needed) into cells.
+pub fn split_row(text: &[u8], delim: u8) -> Vec<Cell> {
+    let mut cells = Vec::new();
+    split_row_into(text, delim, &mut cells);
+    cells
+}
+
+/// A record too long to hold, being skipped.
+struct Skipping {
+    line: usize,
+    head: Vec<u8>,
+}
+
+/// Reads CSV/TSV rows.
 pub struct CsvReader {
-    reader: ::csv::Reader<Box<dyn BufRead + Send>>,
+    src: Blocks,
     encoding: Encoding,
-    plan: Plan,
+    format: Format,
+    delim: u8,
+    schema_plan: Option<Arc<Plan>>,
+    schema: Arc<ObjectType>,
     width: usize,
-    record: ::csv::ByteRecord,
-    delimiter: u8,
+    /// The line where the next record starts.
+    line: usize,
+    /// A record cut by the end of the previous block, and how far it was split.
+    carry: Vec<u8>,
+    scan: RowScan,
+    skipping: Option<Skipping>,
+    done: bool,
 }
 
 impl CsvReader {
-    pub fn new(
-        reader: Box<dyn BufRead + Send>,
-        encoding: Encoding,
-        delimiter: u8,
-        schema: &ObjectType,
-    ) -> io::Result<CsvReader> {
-        let mut reader = ::csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .delimiter(delimiter)
-            .from_reader(reader);
-        let mut header = ::csv::ByteRecord::new();
-        let mut headers = Vec::new();
-        if reader
-            .read_byte_record(&mut header)
-            .map_err(io::Error::other)?
-        {
-            headers = header.iter().map(|h| encoding.lossy(h)).collect();
-        }
-        let plan = Plan::new(&headers, schema);
-        Ok(CsvReader {
-            reader,
+    pub fn new(src: Blocks, encoding: Encoding, format: Format, schema: &ObjectType) -> CsvReader {
+        let delim = if format == Format::Tsv { b'\t' } else { b',' };
+        CsvReader {
+            src,
             encoding,
-            width: headers.len(),
-            plan,
-            record: ::csv::ByteRecord::new(),
-            delimiter,
-        })
+            format,
+            delim,
+            schema_plan: None,
+            schema: Arc::new(schema.clone()),
+            width: 0,
+            line: 1,
+            carry: Vec::new(),
+            scan: RowScan::counting(delim),
+            skipping: None,
+            done: false,
+        }
+    }
+
+    /// A row of one unquoted cell of only spaces, CR (and tabs, in CSV) is a blank line.
+    fn is_blank(&self, rec: &[u8]) -> bool {
+        self.scan.count == 1
+            && rec
+                .iter()
+                .all(|&b| b == b' ' || b == b'\r' || (b == b'\t' && self.delim != b'\t'))
+    }
+
+    fn reject(&self, line: usize, head: &[u8], reason: String) -> Raw {
+        Raw::Rejected {
+            line,
+            value: self.encoding.lossy(head),
+            reason,
+        }
+    }
+
+    /// Handles one complete record: `data[start..start + len]`, counted by `self.scan`.
+    fn record(&mut self, chunk: &mut Chunk, data: &[u8], start: usize, len: usize, line: usize) {
+        let rec = data.get(start..start + len).unwrap_or_default();
+        let rec = rec.strip_suffix(b"\n").unwrap_or(rec);
+        let rec = rec.strip_suffix(b"\r").unwrap_or(rec);
+        if self.is_blank(rec) {
+            return;
+        }
+        if self.schema_plan.is_none() {
+            let text: Cow<'_, str> = match self.encoding {
+                Encoding::Utf8 => String::from_utf8_lossy(rec),
+                Encoding::Gb18030 => encoding_rs::GB18030.decode_without_bom_handling(rec).0,
+            };
+            let headers: Vec<String> = split_row(text.as_bytes(), self.delim)
+                .iter()
+                .map(|c| cell_text(&text, c).into_owned())
+                .collect();
+            self.width = headers.len();
+            self.schema_plan = Some(Arc::new(Plan::new(&headers, &self.schema)));
+            chunk.plan = self.schema_plan.clone();
+            return;
+        }
+        if rec.len() > MAX_RECORD_BYTES {
+            chunk.records.push(self.reject(
+                line,
+                rec,
+                format!("record longer than {} MiB", MAX_RECORD_BYTES >> 20),
+            ));
+            return;
+        }
+        let n = self.scan.count;
+        if n != self.width {
+            chunk.records.push(self.reject(
+                line,
+                rec,
+                format!("{n} fields where the header has {}", self.width),
+            ));
+            return;
+        }
+        chunk.records.push(Raw::Row {
+            line,
+            raw: start..start + rec.len(),
+        });
+    }
+
+    fn reset_scan(&mut self) {
+        self.scan = RowScan::counting(self.delim);
+    }
+
+    fn unclosed(&self, line: usize, head: &[u8]) -> Raw {
+        self.reject(
+            line,
+            head,
+            "unclosed quote: the record runs to the end of the input".into(),
+        )
     }
 }
 
+fn count_newlines(bytes: &[u8]) -> usize {
+    memchr::memchr_iter(b'\n', bytes).count()
+}
+
 impl RecordReader for CsvReader {
-    fn next_chunk(&mut self, out: &mut Vec<Raw>, max: usize) -> io::Result<bool> {
-        let start = out.len();
-        while out.len() - start < max {
-            let more = match self.reader.read_byte_record(&mut self.record) {
-                Ok(m) => m,
-                Err(e) => match e.kind() {
-                    ::csv::ErrorKind::Io(_) => return Err(io::Error::other(e)),
-                    _ => {
-                        let line = e.position().map_or(0, |p| p.line() as usize);
-                        out.push(Raw::Rejected {
-                            line,
-                            value: String::new(),
-                            reason: e.to_string().to_lowercase(),
-                        });
-                        continue;
+    fn next_chunk(&mut self) -> io::Result<Option<Chunk>> {
+        if self.done {
+            return Ok(None);
+        }
+        let mut chunk = Chunk::new(self.format, self.encoding, self.schema_plan.clone());
+        let mut data = self.src.buffer(std::mem::take(&mut self.carry));
+        self.src.read_into(&mut data, BLOCK_BYTES)?;
+        let at_end = self.src.at_end();
+        let mut pos = 0;
+        if let Some(skip) = self.skipping.take() {
+            match self.scan.feed(&data) {
+                Some(end) => {
+                    self.line += self.scan.newlines;
+                    chunk.records.push(self.reject(
+                        skip.line,
+                        &skip.head,
+                        format!("record longer than {} MiB", MAX_RECORD_BYTES >> 20),
+                    ));
+                    self.reset_scan();
+                    pos = end;
+                }
+                None => {
+                    if at_end {
+                        self.line += self.scan.newlines;
+                        let reason = if self.scan.in_quotes() {
+                            "unclosed quote: the record runs to the end of the input".into()
+                        } else {
+                            format!("record longer than {} MiB", MAX_RECORD_BYTES >> 20)
+                        };
+                        chunk
+                            .records
+                            .push(self.reject(skip.line, &skip.head, reason));
+                        self.done = true;
+                    } else {
+                        self.scan.pos = 0;
+                        self.skipping = Some(skip);
                     }
-                },
-            };
-            if !more {
-                return Ok(false);
-            }
-            let line = self.record.position().map_or(0, |p| p.line() as usize);
-            // a blank line
-            if self.record.len() == 1 && self.record.get(0).is_some_and(<[u8]>::is_empty) {
-                continue;
-            }
-            let sep = [self.delimiter];
-            let raw_bytes = self.record.iter().collect::<Vec<_>>().join(&sep[..]);
-            if self.record.len() != self.width {
-                out.push(Raw::Rejected {
-                    line,
-                    value: self.encoding.lossy(&raw_bytes),
-                    reason: format!(
-                        "{} fields where the header has {}",
-                        self.record.len(),
-                        self.width
-                    ),
-                });
-                continue;
-            }
-            let mut cells = Vec::with_capacity(self.record.len());
-            let mut bad = false;
-            for c in self.record.iter() {
-                match self.encoding.decode(c) {
-                    Some(s) => cells.push(s),
-                    None => {
-                        bad = true;
-                        break;
-                    }
+                    return Ok(Some(chunk));
                 }
             }
-            if bad {
-                out.push(Raw::Rejected {
-                    line,
-                    value: self.encoding.lossy(&raw_bytes),
-                    reason: "row does not decode in the input's encoding".into(),
-                });
-                continue;
-            }
-            out.push(Raw::Row {
-                line,
-                cells,
-                raw: self.encoding.lossy(&raw_bytes),
-            });
         }
-        Ok(true)
-    }
-
-    fn plan(&self) -> Option<&Plan> {
-        Some(&self.plan)
+        loop {
+            let rec = data.get(pos..).unwrap_or_default();
+            if rec.is_empty() {
+                if at_end {
+                    self.done = true;
+                }
+                break;
+            }
+            if chunk.records.len() >= CHUNK_RECORDS {
+                self.carry = rec.to_vec();
+                data.truncate(pos);
+                break;
+            }
+            match self.scan.feed(rec) {
+                Some(len) => {
+                    let line = self.line;
+                    self.line += self.scan.newlines;
+                    self.record(&mut chunk, &data, pos, len, line);
+                    self.reset_scan();
+                    pos += len;
+                }
+                None if at_end => {
+                    let line = self.line;
+                    if self.scan.in_quotes() {
+                        chunk.records.push(self.unclosed(line, rec));
+                    } else {
+                        self.scan.finish(rec);
+                        let len = rec.len();
+                        self.record(&mut chunk, &data, pos, len, line);
+                    }
+                    self.line += self.scan.newlines;
+                    self.reset_scan();
+                    self.done = true;
+                    break;
+                }
+                None if rec.len() > MAX_RECORD_BYTES => {
+                    let head = rec
+                        .get(..4 * MAX_ERROR_VALUE_CHARS)
+                        .unwrap_or_default()
+                        .to_vec();
+                    self.skipping = Some(Skipping {
+                        line: self.line,
+                        head,
+                    });
+                    self.scan.pos = 0;
+                    data.truncate(pos);
+                    break;
+                }
+                None => {
+                    // carried over: offsets stay relative to the record's start
+                    self.carry = rec.to_vec();
+                    data.truncate(pos);
+                    break;
+                }
+            }
+        }
+        if self.schema_plan.is_some() && chunk.plan.is_none() {
+            chunk.plan = self.schema_plan.clone();
+        }
+        chunk.data = data;
+        Ok(Some(chunk))
     }
 }

@@ -1,16 +1,24 @@
-//! Reading input records (SPEC §3): formats, encodings, streaming in chunks.
+//! Reading input records (SPEC §3): formats, encodings, streaming in blocks.
 //!
-//! A reader turns a byte stream into [`Raw`] records, chunk by chunk, keeping the line where
-//! each record starts; the scan converts and evaluates a chunk's records in parallel. Readers
-//! never stop on a bad record: it becomes [`Raw::Rejected`] and reading goes on. Only an I/O
-//! error stops a file.
+//! A reader reads its input a block of a few MiB at a time and splits each block into records
+//! without parsing them: a [`Chunk`] owns the block's bytes and lists its records as byte ranges
+//! ([`Raw`]), each with the line where it starts. The scan then decodes, converts and evaluates a
+//! chunk's records in parallel, straight from the block's bytes. A record cut by the end of a
+//! block is carried over to the next one; a record longer than [`MAX_RECORD_BYTES`] is skipped
+//! without being held and becomes a rejected record, so memory stays bounded whatever the input.
+//!
+//! Readers never stop on a bad record: it becomes [`Raw::Rejected`] and reading goes on. Only an
+//! I/O error stops a file.
 
 pub mod convert;
 pub mod csv;
 pub mod json_array;
 pub mod jsonl;
 
-use std::io::{self, BufRead, BufReader, Cursor, Read};
+use std::borrow::Cow;
+use std::io::{self, Read};
+use std::ops::Range;
+use std::sync::Arc;
 
 use crate::types::ObjectType;
 
@@ -20,6 +28,17 @@ pub const MAX_RECORD_BYTES: usize = 1 << 20;
 /// How much of a rejected record's text is kept in its error entry.
 pub const MAX_ERROR_VALUE_CHARS: usize = 200;
 
+/// How many bytes a reader reads for one chunk (records cut at the end are carried over).
+pub const BLOCK_BYTES: usize = 4 << 20;
+
+/// At most this many records in a chunk (a block of tiny records is cut), to bound the memory
+/// of the records and their results in flight.
+pub const CHUNK_RECORDS: usize = 32 * 1024;
+
+/// How many bytes of the encoding sniff (SPEC §3: the first 64 KiB).
+pub const SNIFF_BYTES: usize = 64 * 1024;
+
+/// The input formats of SPEC §3.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     Jsonl,
@@ -30,7 +49,7 @@ pub enum Format {
 
 impl Format {
     pub fn parse(s: &str) -> Option<Format> {
-        Some(match s {
+        Some(match s.to_ascii_lowercase().as_str() {
             "jsonl" | "ndjson" => Format::Jsonl,
             "json" => Format::Json,
             "csv" => Format::Csv,
@@ -44,14 +63,12 @@ impl Format {
         if path == "-" {
             return Some(Format::Jsonl);
         }
-        let ext = std::path::Path::new(path)
-            .extension()?
-            .to_str()?
-            .to_ascii_lowercase();
-        Format::parse(&ext)
+        let ext = std::path::Path::new(path).extension()?.to_str()?;
+        Format::parse(ext)
     }
 }
 
+/// `--encoding`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EncodingChoice {
     Auto,
@@ -78,29 +95,39 @@ pub enum Encoding {
 }
 
 impl Encoding {
-    /// Decodes one record's bytes; `None` when they are not valid in this encoding.
-    pub fn decode(self, bytes: &[u8]) -> Option<String> {
+    /// Decodes one record's bytes, borrowing them when they are already UTF-8 (ASCII, in
+    /// GB18030); `None` when they are not valid in this encoding.
+    pub fn decode(self, bytes: &[u8]) -> Option<Cow<'_, str>> {
         match self {
-            Encoding::Utf8 => std::str::from_utf8(bytes).ok().map(str::to_string),
-            Encoding::Gb18030 => encoding_rs::GB18030
-                .decode_without_bom_handling_and_without_replacement(bytes)
-                .map(|c| c.into_owned()),
+            Encoding::Utf8 => std::str::from_utf8(bytes).ok().map(Cow::Borrowed),
+            Encoding::Gb18030 => {
+                encoding_rs::GB18030.decode_without_bom_handling_and_without_replacement(bytes)
+            }
         }
     }
 
-    /// Decodes for display in an error entry, replacing what does not decode.
+    /// Decodes for display in an error entry, replacing what does not decode, and keeps at most
+    /// [`MAX_ERROR_VALUE_CHARS`] characters.
     pub fn lossy(self, bytes: &[u8]) -> String {
-        let text = match self {
-            Encoding::Utf8 => String::from_utf8_lossy(bytes).into_owned(),
-            Encoding::Gb18030 => encoding_rs::GB18030
-                .decode_without_bom_handling(bytes)
-                .0
-                .into_owned(),
+        // 4 bytes a character at most: enough for 200 characters, without decoding a whole MiB
+        let bytes = bytes.get(..MAX_ERROR_VALUE_CHARS * 4).unwrap_or(bytes);
+        let text: Cow<'_, str> = match self {
+            Encoding::Utf8 => String::from_utf8_lossy(bytes),
+            Encoding::Gb18030 => encoding_rs::GB18030.decode_without_bom_handling(bytes).0,
         };
         truncate_chars(&text, MAX_ERROR_VALUE_CHARS)
     }
+
+    /// The reason given for a record that does not decode.
+    pub fn invalid_reason(self) -> &'static str {
+        match self {
+            Encoding::Utf8 => "not valid UTF-8",
+            Encoding::Gb18030 => "not valid GB18030",
+        }
+    }
 }
 
+/// The first `n` characters of `s`.
 pub fn truncate_chars(s: &str, n: usize) -> String {
     match s.char_indices().nth(n) {
         Some((i, _)) => s.get(..i).unwrap_or(s).to_string(),
@@ -108,17 +135,22 @@ pub fn truncate_chars(s: &str, n: usize) -> String {
     }
 }
 
-/// One record as read, before conversion.
-#[derive(Debug, Clone)]
+/// One CSV cell: a byte range of a row's text; a quoted cell still has its quotes (and doubled
+/// quotes inside), removed when the cell is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cell {
+    pub start: usize,
+    pub end: usize,
+    pub quoted: bool,
+}
+
+/// One record as read, before decoding and conversion.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Raw {
-    /// A JSON object's text (JSON Lines, or an element of a JSON array).
-    Json { line: usize, text: String },
-    /// A CSV row's cells (decoded), and the raw row for error entries.
-    Row {
-        line: usize,
-        cells: Vec<String>,
-        raw: String,
-    },
+    /// A JSON value's bytes (a JSON Lines line, or an element of a JSON array).
+    Json { line: usize, bytes: Range<usize> },
+    /// A CSV row's bytes (without its line end), with as many fields as the header.
+    Row { line: usize, raw: Range<usize> },
     /// Not a record: why, and the text (at most 200 characters).
     Rejected {
         line: usize,
@@ -135,87 +167,193 @@ impl Raw {
     }
 }
 
-/// A source of records, read a chunk at a time.
-pub trait RecordReader: Send {
-    /// Appends up to about `max` records to `out`; returns false at the end of the input.
-    fn next_chunk(&mut self, out: &mut Vec<Raw>, max: usize) -> io::Result<bool>;
+/// A block of one input and the records in it.
+#[derive(Debug, Clone)]
+pub struct Chunk {
+    pub format: Format,
+    pub encoding: Encoding,
+    /// For CSV: how columns map to the schema.
+    pub plan: Option<Arc<csv::Plan>>,
+    /// The block's bytes; records are ranges of it.
+    pub data: Vec<u8>,
+    pub records: Vec<Raw>,
+}
 
-    /// For CSV: how columns map to the schema (None for JSON formats).
-    fn plan(&self) -> Option<&csv::Plan> {
-        None
+impl Chunk {
+    pub fn new(format: Format, encoding: Encoding, plan: Option<Arc<csv::Plan>>) -> Chunk {
+        Chunk {
+            format,
+            encoding,
+            plan,
+            data: Vec::new(),
+            records: Vec::new(),
+        }
+    }
+
+    /// The bytes of a range of the block.
+    pub fn bytes(&self, r: &Range<usize>) -> &[u8] {
+        self.data.get(r.clone()).unwrap_or_default()
     }
 }
 
-/// Reads the first 64 KiB to choose the encoding (SPEC §3), strips a UTF-8 BOM, and returns
-/// the encoding with a reader that yields the whole stream.
-pub fn sniff(
-    mut r: Box<dyn Read + Send>,
-    choice: EncodingChoice,
-) -> io::Result<(Encoding, Box<dyn BufRead + Send>)> {
-    let mut head = Vec::with_capacity(64 * 1024);
-    (&mut r).take(64 * 1024).read_to_end(&mut head)?;
-    let bom = head.starts_with(b"\xEF\xBB\xBF");
-    let body = if bom {
-        head.get(3..).unwrap_or_default().to_vec()
-    } else {
-        head
-    };
-    let enc = match choice {
-        EncodingChoice::Utf8 => Encoding::Utf8,
-        EncodingChoice::Gb18030 => Encoding::Gb18030,
-        EncodingChoice::Auto => {
-            if bom {
-                Encoding::Utf8
-            } else {
-                match std::str::from_utf8(&body) {
-                    Ok(_) => Encoding::Utf8,
-                    // cut inside a character at the 64 KiB mark: still UTF-8
-                    Err(e) if e.error_len().is_none() => Encoding::Utf8,
-                    Err(_) => Encoding::Gb18030,
+/// A source of records, read a chunk at a time.
+pub trait RecordReader: Send {
+    /// The next chunk (possibly without records), or `None` at the end of the input.
+    fn next_chunk(&mut self) -> io::Result<Option<Chunk>>;
+}
+
+/// A byte stream read a block at a time; the sniffed head is replayed first.
+pub struct Blocks {
+    head: Vec<u8>,
+    inner: Box<dyn Read + Send>,
+    eof: bool,
+    /// Buffers of chunks already processed, handed back to be filled again (fresh 4 MiB
+    /// buffers cost page faults).
+    recycled: Option<Arc<Recycler>>,
+}
+
+/// Block buffers handed back by the scan once a chunk is processed.
+#[derive(Debug, Default)]
+pub struct Recycler {
+    free: std::sync::Mutex<Vec<Vec<u8>>>,
+}
+
+impl Recycler {
+    /// How many buffers are kept at most.
+    const KEEP: usize = 8;
+
+    pub fn give(&self, mut buf: Vec<u8>) {
+        if buf.capacity() < BLOCK_BYTES {
+            return;
+        }
+        buf.clear();
+        if let Ok(mut free) = self.free.lock() {
+            if free.len() < Self::KEEP {
+                free.push(buf);
+            }
+        }
+    }
+
+    fn take(&self) -> Option<Vec<u8>> {
+        self.free.lock().ok().and_then(|mut f| f.pop())
+    }
+}
+
+impl Blocks {
+    /// Hands back processed buffers to this stream.
+    pub fn recycle_with(&mut self, r: Arc<Recycler>) {
+        self.recycled = Some(r);
+    }
+
+    /// A buffer for the next block that starts with `carry` (bytes carried over).
+    pub fn buffer(&mut self, carry: Vec<u8>) -> Vec<u8> {
+        // room for a block and a carried-over record, so that a recycled buffer is not grown
+        let room = BLOCK_BYTES + MAX_RECORD_BYTES.max(carry.len()) + 4096;
+        let mut buf = match self.recycled.as_ref().and_then(|r| r.take()) {
+            Some(b) => b,
+            None => Vec::with_capacity(room),
+        };
+        buf.reserve(room);
+        buf.extend_from_slice(&carry);
+        buf
+    }
+
+    /// Appends up to `n` bytes to `buf`; returns false when the stream is at its end (nothing
+    /// more was read).
+    pub fn read_into(&mut self, buf: &mut Vec<u8>, n: usize) -> io::Result<bool> {
+        let before = buf.len();
+        if !self.head.is_empty() {
+            buf.append(&mut self.head);
+            self.head = Vec::new();
+        }
+        if !self.eof {
+            let want = n.saturating_sub(buf.len() - before);
+            if want > 0 {
+                let got = (&mut self.inner).take(want as u64).read_to_end(buf)?;
+                if got < want {
+                    self.eof = true;
                 }
             }
         }
-    };
-    let reader = BufReader::with_capacity(256 * 1024, Cursor::new(body).chain(r));
-    Ok((enc, Box::new(reader)))
+        Ok(buf.len() > before)
+    }
+
+    /// Whether every byte has been handed out.
+    pub fn at_end(&self) -> bool {
+        self.eof && self.head.is_empty()
+    }
 }
 
-/// Reads one line (without its `\n`) into `buf`, keeping at most `cap` bytes; returns the number
-/// of bytes consumed (0 at the end) and whether the line was longer than `cap`.
-pub fn read_line_capped(
-    r: &mut dyn BufRead,
-    buf: &mut Vec<u8>,
-    cap: usize,
-) -> io::Result<(usize, bool)> {
-    let mut consumed = 0;
-    let mut over = false;
+/// Reads the first 64 KiB to choose the encoding (SPEC §3) and strips a byte order mark.
+pub fn sniff(
+    mut r: Box<dyn Read + Send>,
+    choice: EncodingChoice,
+) -> io::Result<(Encoding, Blocks)> {
+    let mut head = Vec::with_capacity(SNIFF_BYTES);
+    (&mut r).take(SNIFF_BYTES as u64).read_to_end(&mut head)?;
+    let eof = head.len() < SNIFF_BYTES;
+    let utf8_bom = head.starts_with(b"\xEF\xBB\xBF");
+    let enc = match choice {
+        EncodingChoice::Utf8 => Encoding::Utf8,
+        EncodingChoice::Gb18030 => Encoding::Gb18030,
+        EncodingChoice::Auto if utf8_bom => Encoding::Utf8,
+        EncodingChoice::Auto => {
+            if looks_utf8(&head) {
+                Encoding::Utf8
+            } else {
+                Encoding::Gb18030
+            }
+        }
+    };
+    let bom_len = match enc {
+        Encoding::Utf8 if utf8_bom => 3,
+        Encoding::Gb18030 if head.starts_with(b"\x84\x31\x95\x33") => 4,
+        // a UTF-8 BOM read as GB18030 (--encoding gb18030): still a BOM, not text
+        Encoding::Gb18030 if utf8_bom => 3,
+        _ => 0,
+    };
+    head.drain(..bom_len);
+    Ok((
+        enc,
+        Blocks {
+            head,
+            inner: r,
+            eof,
+            recycled: None,
+        },
+    ))
+}
+
+/// Whether the head of an input is UTF-8 (SPEC §3: else GB18030). Valid UTF-8 is; so is text
+/// cut inside a character at its end (the 64 KiB mark, or a truncated file). A few invalid
+/// bytes among much valid multi-byte UTF-8 (at most one per 64 bytes of it) are taken as
+/// damage inside a UTF-8 file, not as GB18030 text: GBK/GB18030 Chinese text is nowhere near
+/// valid UTF-8, while reading UTF-8 Chinese as GB18030 would garble every record instead of
+/// rejecting the damaged one.
+pub fn looks_utf8(head: &[u8]) -> bool {
+    let mut rest = head;
+    let mut invalid = 0usize;
+    let mut multibyte = 0usize;
     loop {
-        let available = match r.fill_buf() {
-            Ok(b) => b,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        if available.is_empty() {
-            return Ok((consumed, over));
-        }
-        let (chunk, done) = match memchr::memchr(b'\n', available) {
-            Some(i) => (available.get(..i).unwrap_or_default(), Some(i + 1)),
-            None => (available, None),
-        };
-        let room = cap.saturating_sub(buf.len());
-        if chunk.len() > room {
-            over = true;
-            buf.extend_from_slice(chunk.get(..room).unwrap_or_default());
-        } else {
-            buf.extend_from_slice(chunk);
-        }
-        let used = done.unwrap_or(available.len());
-        r.consume(used);
-        consumed += used;
-        if done.is_some() {
-            return Ok((consumed, over));
+        match std::str::from_utf8(rest) {
+            Ok(s) => {
+                multibyte += s.bytes().filter(|b| !b.is_ascii()).count();
+                break;
+            }
+            Err(e) => {
+                let good = rest.get(..e.valid_up_to()).unwrap_or_default();
+                multibyte += good.iter().filter(|b| !b.is_ascii()).count();
+                match e.error_len() {
+                    None => break,
+                    Some(n) => {
+                        invalid += 1;
+                        rest = rest.get(e.valid_up_to() + n..).unwrap_or_default();
+                    }
+                }
+            }
         }
     }
+    invalid == 0 || invalid * 64 <= multibyte
 }
 
 /// Opens one input for reading.
@@ -225,16 +363,43 @@ pub fn open(
     choice: EncodingChoice,
     schema: &ObjectType,
 ) -> io::Result<Box<dyn RecordReader>> {
+    open_with(path, format, choice, schema, None)
+}
+
+/// Opens one input for reading; its block buffers come from `recycler` when it has some.
+pub fn open_with(
+    path: &str,
+    format: Format,
+    choice: EncodingChoice,
+    schema: &ObjectType,
+    recycler: Option<Arc<Recycler>>,
+) -> io::Result<Box<dyn RecordReader>> {
     let raw: Box<dyn Read + Send> = if path == "-" {
         Box::new(io::stdin())
     } else {
-        Box::new(std::fs::File::open(path)?)
+        let f = std::fs::File::open(path)?;
+        if f.metadata()?.is_dir() {
+            return Err(io::Error::other("is a directory"));
+        }
+        Box::new(f)
     };
-    let (enc, reader) = sniff(raw, choice)?;
+    let (enc, mut blocks) = sniff(raw, choice)?;
+    if let Some(r) = recycler {
+        blocks.recycle_with(r);
+    }
     Ok(match format {
-        Format::Jsonl => Box::new(jsonl::JsonlReader::new(reader, enc)),
-        Format::Json => Box::new(json_array::JsonArrayReader::new(reader, enc)),
-        Format::Csv => Box::new(csv::CsvReader::new(reader, enc, b',', schema)?),
-        Format::Tsv => Box::new(csv::CsvReader::new(reader, enc, b'\t', schema)?),
+        Format::Jsonl => Box::new(jsonl::JsonlReader::new(blocks, enc)),
+        Format::Json => Box::new(json_array::JsonArrayReader::new(blocks, enc)),
+        Format::Csv => Box::new(csv::CsvReader::new(blocks, enc, Format::Csv, schema)),
+        Format::Tsv => Box::new(csv::CsvReader::new(blocks, enc, Format::Tsv, schema)),
     })
+}
+
+/// Reads a whole input into records in one chunk list (for tests and small inputs).
+pub fn read_all(reader: &mut dyn RecordReader) -> io::Result<Vec<Chunk>> {
+    let mut out = Vec::new();
+    while let Some(c) = reader.next_chunk()? {
+        out.push(c);
+    }
+    Ok(out)
 }
