@@ -239,6 +239,7 @@ fn run_case(
         locals: vec![crate::value::Value::Null; compiled.locals],
         as_of,
         calendar: &compiled.program.calendar,
+        pending: Vec::new(),
     };
     let value = eval(&compiled.ir, &mut env);
     let got = value.to_json(&compiled.ty);

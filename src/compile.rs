@@ -49,6 +49,7 @@ pub fn fold(ir: Ir, calendar: &Calendar) -> Ir {
         locals: Vec::new(),
         as_of: NaiveDate::default(),
         calendar,
+        pending: Vec::new(),
     };
     let mut env = program_free_env;
     let v: Value = eval(&ir, &mut env);

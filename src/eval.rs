@@ -44,6 +44,9 @@ pub struct Env<'a> {
     pub locals: Vec<Value>,
     pub as_of: NaiveDate,
     pub calendar: &'a Calendar,
+    /// `let` values not computed yet: a let is evaluated when first read (lets are pure, so
+    /// this is unobservable), so a rule whose `applies_if` is false costs only that test.
+    pub pending: Vec<Option<&'a Ir>>,
 }
 
 impl<'a> Env<'a> {
@@ -53,6 +56,7 @@ impl<'a> Env<'a> {
             locals: Vec::new(),
             as_of,
             calendar: &program.calendar,
+            pending: Vec::new(),
         }
     }
 }
@@ -74,9 +78,16 @@ pub fn evaluate(program: &Program, rules: &[usize], record: &[Value], as_of: Nai
 }
 
 /// Evaluates one rule; pushes its findings and returns the number of undetermined evaluations.
-pub fn eval_rule(rule: &Rule, index: usize, env: &mut Env<'_>, findings: &mut Vec<Finding>) -> u32 {
+pub fn eval_rule<'a>(
+    rule: &'a Rule,
+    index: usize,
+    env: &mut Env<'a>,
+    findings: &mut Vec<Finding>,
+) -> u32 {
     env.locals.clear();
     env.locals.resize(rule.locals, Value::Null);
+    env.pending.clear();
+    env.pending.resize(rule.locals, None);
     let mut undetermined = 0;
     match &rule.for_each {
         None => {
@@ -101,17 +112,20 @@ pub fn eval_rule(rule: &Rule, index: usize, env: &mut Env<'_>, findings: &mut Ve
     undetermined
 }
 
-fn eval_element(
-    rule: &Rule,
+fn eval_element<'a>(
+    rule: &'a Rule,
     index: usize,
     element: Option<usize>,
-    env: &mut Env<'_>,
+    env: &mut Env<'a>,
     undetermined: &mut u32,
 ) -> Option<Finding> {
+    // lets are evaluated on first use (see `Env::pending`)
+    if env.pending.len() < rule.locals {
+        env.pending.resize(rule.locals, None);
+    }
     for (slot, ir) in &rule.lets {
-        let v = eval(ir, env);
-        if let Some(s) = env.locals.get_mut(*slot) {
-            *s = v;
+        if let Some(p) = env.pending.get_mut(*slot) {
+            *p = Some(ir);
         }
     }
     if let Some(a) = &rule.applies_if {
@@ -271,14 +285,53 @@ fn arith(op: Arith, a: Value, b: Value) -> Value {
     }
 }
 
+static NULL: Value = Value::Null;
+
+/// A field chain, local or constant read in place (no clone); `None` for anything that must be
+/// computed (including a `let` not evaluated yet).
+fn path<'e>(ir: &'e Ir, env: &'e Env<'_>) -> Option<&'e Value> {
+    match ir {
+        Ir::Const(v) => Some(v),
+        Ir::Local(i) => {
+            if env.pending.get(*i).is_some_and(Option::is_some) {
+                return None;
+            }
+            Some(env.locals.get(*i).unwrap_or(&NULL))
+        }
+        Ir::Field(base, slot) => {
+            let obj: &[Value] = match base.as_ref() {
+                Ir::Record => env.record,
+                other => match path(other, env)? {
+                    Value::Object(o) => o,
+                    _ => return Some(&NULL),
+                },
+            };
+            Some(obj.get(*slot).unwrap_or(&NULL))
+        }
+        _ => None,
+    }
+}
+
 /// Evaluates an expression.
 pub fn eval(ir: &Ir, env: &mut Env<'_>) -> Value {
     match ir {
         Ir::Const(v) => v.clone(),
         Ir::Record => Value::Object(Arc::new(env.record.to_vec())),
-        Ir::Local(i) => env.locals.get(*i).cloned().unwrap_or_default(),
+        Ir::Local(i) => {
+            if let Some(Some(pending)) = env.pending.get_mut(*i).map(Option::take) {
+                let v = eval(pending, env);
+                if let Some(slot) = env.locals.get_mut(*i) {
+                    *slot = v.clone();
+                }
+                return v;
+            }
+            env.locals.get(*i).cloned().unwrap_or_default()
+        }
         Ir::AsOf => Value::Date(env.as_of),
         Ir::Field(base, slot) => {
+            if let Some(v) = path(ir, env) {
+                return v.clone();
+            }
             if let Ir::Record = base.as_ref() {
                 return env.record.get(*slot).cloned().unwrap_or_default();
             }
@@ -322,11 +375,15 @@ pub fn eval(ir: &Ir, env: &mut Env<'_>) -> Value {
             arith(*op, x, y)
         }
         Ir::Cmp(op, x, y) => {
-            let (x, y) = (eval(x, env), eval(y, env));
+            // operands that are fields or locals are compared in place, without a clone
+            let xo = path(x, env).is_none().then(|| eval(x, env));
+            let yo = path(y, env).is_none().then(|| eval(y, env));
+            let x = xo.as_ref().or_else(|| path(x, env)).unwrap_or(&NULL);
+            let y = yo.as_ref().or_else(|| path(y, env)).unwrap_or(&NULL);
             match op {
-                Cmp::Eq => b(equal(&x, &y)),
-                Cmp::Ne => b(!equal(&x, &y)),
-                _ => match compare(&x, &y) {
+                Cmp::Eq => b(equal(x, y)),
+                Cmp::Ne => b(!equal(x, y)),
+                _ => match compare(x, y) {
                     None => Value::Null,
                     Some(o) => b(match op {
                         Cmp::Lt => o == Ordering::Less,
@@ -347,10 +404,13 @@ pub fn eval(ir: &Ir, env: &mut Env<'_>) -> Value {
                 _ => Value::Null,
             }
         }
-        Ir::InStrSet(x, set) => match eval(x, env) {
-            Value::Str(s) => b(set.contains(&s)),
-            _ => Value::Null,
-        },
+        Ir::InStrSet(x, set) => {
+            let xo = path(x, env).is_none().then(|| eval(x, env));
+            match xo.as_ref().or_else(|| path(x, env)) {
+                Some(Value::Str(s)) => b(set.contains(s)),
+                _ => Value::Null,
+            }
+        }
         Ir::InDomainSet(x, set) => match eval(x, env) {
             Value::Domain(d) => b(set.contains(d.ascii())),
             _ => Value::Null,
@@ -732,6 +792,7 @@ mod tests {
             locals: Vec::new(),
             as_of: NaiveDate::default(),
             calendar: &calendar,
+            pending: Vec::new(),
         };
         eval(ir, &mut env)
     }
