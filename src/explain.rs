@@ -904,10 +904,10 @@ pub fn render_json(ex: &Explanation) -> serde_json::Value {
 
 fn print_diags(diags: &[Diagnostic], sources: &Sources) {
     crate::cli::print_diagnostics(diags, sources);
-    eprintln!(
+    crate::cli::err(&format!(
         "error: the pack has {}; nothing was run",
         crate::diag::summary_line(diags)
-    );
+    ));
 }
 
 fn pack_files(args: &Args) -> Result<Vec<PackFile>, Diagnostic> {
@@ -978,29 +978,31 @@ pub fn cli_run(args: Args) -> i32 {
     }
     if !def.rules.iter().any(|r| r.id == args.rule) {
         let hint = crate::load::did_you_mean(&args.rule, def.rules.iter().map(|r| r.id.as_str()));
-        eprintln!(
+        crate::cli::err(&format!(
             "error: no rule `{}` in the pack{}",
             args.rule,
             hint.map(|h| format!("; {h}")).unwrap_or_default()
-        );
+        ));
         return 2;
     }
     let (source, json) = match read_record(args.record.as_deref()) {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("error: {e}");
+            crate::cli::err(&format!("error: {e}"));
             return 2;
         }
     };
     let Some(trace) = trace_rule(def, sources, &args.rule) else {
-        eprintln!("error: rule `{}` could not be traced", args.rule);
+        crate::cli::err(&format!("error: rule `{}` could not be traced", args.rule));
         return 2;
     };
     let program = &trace.program;
     let (slots, field_errors) = match record_from_value(&json, &program.schema) {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("error: the record in `{source}` cannot be read: {e}");
+            crate::cli::err(&format!(
+                "error: the record in `{source}` cannot be read: {e}"
+            ));
             return 2;
         }
     };
@@ -1014,7 +1016,10 @@ pub fn cli_run(args: Args) -> i32 {
         &source,
         as_of,
     ) else {
-        eprintln!("error: rule `{}` could not be evaluated", args.rule);
+        crate::cli::err(&format!(
+            "error: rule `{}` could not be evaluated",
+            args.rule
+        ));
         return 2;
     };
     if args.format == "json" {

@@ -9,6 +9,9 @@
 //! Panics are designed out: library code denies `unwrap`, `expect`, `panic!` and indexing (see
 //! `[lints]` in Cargo.toml); evaluation is total.
 
+// Output goes through `cli::out`/`cli::err`, which cannot panic on a closed pipe.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 pub mod ast;
 pub mod cases;
 pub mod check;

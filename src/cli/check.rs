@@ -47,18 +47,18 @@ pub fn run(args: Args) -> i32 {
         _ => {
             super::print_diagnostics(&loaded.diagnostics, &loaded.sources);
             match &loaded.program {
-                Some(p) if errors == 0 => eprintln!(
+                Some(p) if errors == 0 => crate::cli::err(&format!(
                     "ok: {} checked; {}",
                     match p.rules.len() {
                         1 => "1 rule".to_string(),
                         n => format!("{n} rules"),
                     },
                     crate::diag::summary_line(&loaded.diagnostics)
-                ),
-                _ => eprintln!(
+                )),
+                _ => crate::cli::err(&format!(
                     "error: the pack has {}",
                     crate::diag::summary_line(&loaded.diagnostics)
-                ),
+                )),
             }
         }
     }

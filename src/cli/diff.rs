@@ -162,7 +162,9 @@ pub fn run(args: Args) -> i32 {
     };
     for i in &args.inputs {
         if crate::input::Format::from_path(i).is_none() {
-            eprintln!("error: cannot tell the format of `{i}` from its extension");
+            crate::cli::err(&format!(
+                "error: cannot tell the format of `{i}` from its extension"
+            ));
             return 2;
         }
     }
@@ -179,7 +181,7 @@ pub fn run(args: Args) -> i32 {
                 Some((tmp, path))
             }
             Err(e) => {
-                eprintln!("error: cannot read standard input: {e}");
+                crate::cli::err(&format!("error: cannot read standard input: {e}"));
                 return 2;
             }
         }
@@ -200,7 +202,7 @@ pub fn run(args: Args) -> i32 {
     ) {
         (Ok(a), Ok(b)) => (restore(a), restore(b)),
         (Err(e), _) | (_, Err(e)) => {
-            eprintln!("error: {e}");
+            crate::cli::err(&format!("error: {e}"));
             return 2;
         }
     };
@@ -232,7 +234,9 @@ pub fn run(args: Args) -> i32 {
             _ => changed += 1,
         }
     }
-    eprintln!("beian diff: {added} added, {removed} removed, {changed} changed");
+    crate::cli::err(&format!(
+        "beian diff: {added} added, {removed} removed, {changed} changed"
+    ));
     i32::from(!changes.is_empty())
 }
 

@@ -109,10 +109,10 @@ pub fn load_pack(rules: Option<&Path>) -> Result<Program, i32> {
     };
     load_program(source).map_err(|e| {
         print_diagnostics(&e.diagnostics, &e.sources);
-        eprintln!(
+        crate::cli::err(&format!(
             "error: the pack has {}; nothing was run",
             crate::diag::summary_line(&e.diagnostics)
-        );
+        ));
         2
     })
 }

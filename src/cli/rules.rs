@@ -28,10 +28,10 @@ pub fn run(args: Args) -> i32 {
             None => {
                 let hint =
                     crate::load::did_you_mean(id, program.rules.iter().map(|r| r.id.as_str()));
-                eprintln!(
+                crate::cli::err(&format!(
                     "error: no rule `{id}` in the pack{}",
                     hint.map(|h| format!("; {h}")).unwrap_or_default()
-                );
+                ));
                 return 2;
             }
         },

@@ -91,7 +91,7 @@ impl Sink for ScanSink<'_> {
                     let msg = format!("warning: {}:{}: {what}", entry.source, entry.line);
                     match &self.progress {
                         Some(p) => p.println(msg),
-                        None => eprintln!("{msg}"),
+                        None => crate::cli::err(&msg),
                     }
                 }
                 Ok(())
@@ -158,7 +158,7 @@ pub fn run(args: Args) -> i32 {
     match run_inner(args) {
         Ok(code) => code,
         Err(msg) => {
-            eprintln!("error: {msg}");
+            crate::cli::err(&format!("error: {msg}"));
             2
         }
     }
@@ -191,10 +191,10 @@ fn run_inner(args: Args) -> Result<i32, String> {
                 Ok(w) => Some(w),
                 Err(diags) => {
                     super::print_diagnostics(&diags, &sources);
-                    eprintln!(
+                    crate::cli::err(&format!(
                         "error: the waivers file has {}; nothing was scanned",
                         crate::diag::summary_line(&diags)
-                    );
+                    ));
                     return Ok(2);
                 }
             }
@@ -296,11 +296,11 @@ fn run_inner(args: Args) -> Result<i32, String> {
     }
     if !args.quiet {
         if hidden > 0 {
-            eprintln!(
+            crate::cli::err(&format!(
                 "warning: {hidden} more input errors not shown; use --errors FILE to keep them all"
-            );
+            ));
         }
-        eprintln!("{}", report::summary_text(&summary_json, &program));
+        crate::cli::err(&report::summary_text(&summary_json, &program));
     }
     if args.strict && (summary.records_rejected > 0 || summary.field_errors > 0) {
         return Ok(2);

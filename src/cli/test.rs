@@ -30,12 +30,12 @@ pub fn run(args: Args) -> i32 {
     };
     let report = testing::run(&program, &super::split_list(&args.select));
     for s in &report.unmatched_select {
-        eprintln!("warning: `--select {s}` matches no rule");
+        crate::cli::err(&format!("warning: `--select {s}` matches no rule"));
     }
     crate::cli::out(&render(&report));
     if let Some(path) = &args.junit {
         if let Err(e) = super::write_atomic(path, junit(&report).as_bytes()) {
-            eprintln!("error: cannot write `{}`: {e}", path.display());
+            crate::cli::err(&format!("error: cannot write `{}`: {e}", path.display()));
             return 2;
         }
     }
