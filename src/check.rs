@@ -17,7 +17,7 @@ use crate::funcs::domain::normalize_domain_str;
 use crate::funcs::net::CidrSet;
 use crate::load::{closest, did_you_mean, PackDef, RuleDef, TableDef};
 use crate::parser;
-use crate::program::{Arith, Builtin, Cmp, Ir, MacroKind, MsgPart, Program, Rule, RuleText};
+use crate::program::{Arith, Builtin, Cmp, Ir, MacroKind, MsgPart, Program, Rule, RuleText, Usage};
 use crate::source::{Loc, Sources};
 use crate::types::{ObjectType, Type};
 use crate::value::Value;
@@ -121,7 +121,10 @@ pub fn check(pack: PackDef, sources: Sources) -> (Option<Program>, Vec<Diagnosti
         }
     }
     let Checker {
-        diags, calendar, ..
+        diags,
+        calendar,
+        usage,
+        ..
     } = c;
     let mut diags = diags;
     diags.sort_by_key(|d| (d.loc.map(|l| (l.file, l.start)), d.code));
@@ -135,6 +138,7 @@ pub fn check(pack: PackDef, sources: Sources) -> (Option<Program>, Vec<Diagnosti
         rules,
         calendar,
         sources,
+        usage: Arc::new(usage),
     };
     (Some(program), diags)
 }
@@ -169,6 +173,11 @@ impl Scope {
 type Typed = (Ir, Type);
 
 struct Checker<'a> {
+    /// The record fields the rules read (see `program::Usage`).
+    usage: Usage,
+    /// Set just before lowering an expression whose value is only read by field (the base of
+    /// `.field`, a `for_each` or macro list): such a value is not used whole.
+    for_fields: bool,
     /// When set, every lowered sub-expression is recorded (for `explain`).
     trace: Option<Vec<TraceNode>>,
     /// The clause being checked, for the trace.
@@ -191,6 +200,8 @@ fn is_const(ir: &Ir) -> bool {
 impl<'a> Checker<'a> {
     fn new(sources: &'a Sources, schema: Arc<ObjectType>) -> Checker<'a> {
         Checker {
+            usage: Usage::default(),
+            for_fields: false,
             trace: None,
             clause: String::new(),
             sources,
@@ -355,6 +366,7 @@ impl<'a> Checker<'a> {
             let found = obj.slot(part).map(|(s, t)| (s, t.clone()));
             match found {
                 Some((slot, ty)) => {
+                    self.usage.mark(&obj, slot);
                     slots.push(slot);
                     let last = i + 1 == parts.len();
                     match (ty, last) {
@@ -433,6 +445,7 @@ impl<'a> Checker<'a> {
             match parser::parse_for_each(node.text().unwrap_or("")) {
                 Err(e) => self.parse_error(e),
                 Ok(fe) => {
+                    self.for_fields = true;
                     if let Some((ir, ty)) = self.expr(&fe.list, &mut scope) {
                         match ty {
                             Type::List(elem) => {
@@ -677,8 +690,13 @@ impl<'a> Checker<'a> {
     // ---- expressions ----
 
     fn expr(&mut self, e: &Expr, scope: &mut Scope) -> Option<Typed> {
+        let fields_only = std::mem::take(&mut self.for_fields);
         let r = self.expr_inner(e, scope)?;
         let r = (fold(r.0, &self.calendar), r.1);
+        if !fields_only {
+            // an object used whole (rendered, compared, passed on) needs every field
+            self.usage.mark_whole(&r.1);
+        }
         if let Some(trace) = &mut self.trace {
             let text = self
                 .node
@@ -897,7 +915,9 @@ impl<'a> Checker<'a> {
             return None;
         }
         if let Some((slot, ty)) = self.schema.slot(name) {
-            return Some((Ir::Field(Box::new(Ir::Record), slot), ty.clone()));
+            let ty = ty.clone();
+            self.usage.mark(&self.schema.clone(), slot);
+            return Some((Ir::Field(Box::new(Ir::Record), slot), ty));
         }
         let mut candidates: Vec<&str> = scope.vars.iter().map(|v| v.name.as_str()).collect();
         candidates.extend(self.schema.names());
@@ -946,10 +966,14 @@ impl<'a> Checker<'a> {
                 };
             }
         }
+        self.for_fields = true;
         let (bi, bt) = self.expr(base, scope)?;
         match &bt {
             Type::Object(o) => match o.slot(&field.name) {
-                Some((slot, ty)) => Some((Ir::Field(Box::new(bi), slot), ty.clone())),
+                Some((slot, ty)) => {
+                    self.usage.mark(o, slot);
+                    Some((Ir::Field(Box::new(bi), slot), ty.clone()))
+                }
                 None => {
                     let help = did_you_mean(&field.name, o.names()).or_else(|| {
                         Some(format!(
@@ -1152,7 +1176,7 @@ impl<'a> Checker<'a> {
             }
             (Type::Domain, Type::List(e)) if matches!(e.as_ref(), Type::Str | Type::Null) => {
                 if let Ir::Const(Value::List(items)) = &bi {
-                    let mut set = HashSet::new();
+                    let mut set = rustc_hash::FxHashSet::default();
                     for s in items.iter().filter_map(Value::as_str) {
                         match normalize_domain_str(s) {
                             Some(d) => {
@@ -1788,6 +1812,7 @@ impl<'a> Checker<'a> {
             );
             return None;
         };
+        self.for_fields = true;
         let (li, lt) = self.expr(list, scope)?;
         let elem = match lt {
             Type::List(e) => *e,
@@ -2051,6 +2076,7 @@ pub fn check_expression(
                 rules: Vec::new(),
                 calendar: c.calendar.clone(),
                 sources: sources.clone(),
+                usage: Arc::new(std::mem::take(&mut c.usage)),
             },
             ir,
             ty,

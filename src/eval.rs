@@ -2,8 +2,8 @@
 //! logic; overflow, division by zero and non-finite results give null). Evaluation is total:
 //! no input can make it fail or panic.
 
+use rustc_hash::FxHashSet;
 use std::cmp::Ordering;
-use std::collections::HashSet;
 use std::sync::Arc;
 
 use chrono::{Datelike, NaiveDate};
@@ -238,6 +238,7 @@ fn contains(list: &[Value], x: &Value) -> bool {
     list.iter().any(|v| equal(v, x))
 }
 
+#[inline(never)]
 fn arith(op: Arith, a: Value, b: Value) -> Value {
     use Value as V;
     match (op, a, b) {
@@ -507,35 +508,40 @@ pub fn eval(ir: &Ir, env: &mut Env<'_>) -> Value {
             v => Value::Str(Arc::from(v.render(ty))),
         },
         Ir::Macro(kind, list, slot, body) => eval_macro(*kind, list, *slot, body, env),
-        Ir::Call(f, args) => {
-            if *f == Builtin::IsNull {
-                return b(args.first().is_none_or(|a| eval(a, env).is_null()));
-            }
-            if *f == Builtin::Coalesce {
-                for a in args {
-                    let v = eval(a, env);
-                    if !v.is_null() {
-                        return v;
-                    }
-                }
-                return Value::Null;
-            }
-            let mut vals: [Value; 3] = Default::default();
-            for (i, a) in args.iter().enumerate() {
-                let v = eval(a, env);
-                if v.is_null() {
-                    return Value::Null;
-                }
-                if let Some(s) = vals.get_mut(i) {
-                    *s = v;
-                }
-            }
-            let [a, b2, c] = vals;
-            call(*f, a, b2, c, env)
-        }
+        Ir::Call(f, args) => eval_call(*f, args, env),
     }
 }
 
+/// A built-in call (out of line, to keep `eval`'s frame small).
+#[inline(never)]
+fn eval_call(f: Builtin, args: &[Ir], env: &mut Env<'_>) -> Value {
+    if f == Builtin::IsNull {
+        return b(args.first().is_none_or(|a| eval(a, env).is_null()));
+    }
+    if f == Builtin::Coalesce {
+        for a in args {
+            let v = eval(a, env);
+            if !v.is_null() {
+                return v;
+            }
+        }
+        return Value::Null;
+    }
+    let mut vals: [Value; 3] = Default::default();
+    for (i, a) in args.iter().enumerate() {
+        let v = eval(a, env);
+        if v.is_null() {
+            return Value::Null;
+        }
+        if let Some(s) = vals.get_mut(i) {
+            *s = v;
+        }
+    }
+    let [a, b2, c] = vals;
+    call(f, a, b2, c, env)
+}
+
+#[inline(never)]
 fn eval_macro(kind: MacroKind, list: &Ir, slot: usize, body: &Ir, env: &mut Env<'_>) -> Value {
     let Value::List(items) = eval(list, env) else {
         return Value::Null;
@@ -647,6 +653,7 @@ fn extreme(items: &[Value], want: Ordering) -> Value {
 }
 
 /// Calls a built-in on non-null arguments (null handling is done by the caller).
+#[inline(never)]
 fn call(f: Builtin, a: Value, b2: Value, c: Value, env: &Env<'_>) -> Value {
     use Builtin as F;
     use Value as V;
@@ -655,13 +662,20 @@ fn call(f: Builtin, a: Value, b2: Value, c: Value, env: &Env<'_>) -> Value {
         (F::LenList, V::List(x), ..) => int_or_null(i64::try_from(x.len()).ok()),
         (F::Lower, V::Str(x), ..) => s(&x.to_lowercase()),
         (F::Upper, V::Str(x), ..) => s(&x.to_uppercase()),
-        (F::Trim, V::Str(x), ..) => s(x.trim()),
+        // unchanged text keeps its allocation
+        (F::Trim, V::Str(x), ..) => {
+            if x.trim().len() == x.len() {
+                V::Str(x)
+            } else {
+                s(x.trim())
+            }
+        }
         (F::ContainsStr, V::Str(x), V::Str(y), _) => b(x.contains(y.as_ref())),
         (F::ContainsList, V::List(x), y, _) => b(contains(&x, &y)),
         (F::StartsWith, V::Str(x), V::Str(y), _) => b(x.starts_with(y.as_ref())),
         (F::EndsWith, V::Str(x), V::Str(y), _) => b(x.ends_with(y.as_ref())),
         (F::Replace, V::Str(x), V::Str(from), V::Str(to)) => {
-            if from.is_empty() {
+            if from.is_empty() || !x.contains(from.as_ref()) {
                 V::Str(x)
             } else {
                 s(&x.replace(from.as_ref(), &to))
@@ -766,7 +780,7 @@ fn call(f: Builtin, a: Value, b2: Value, c: Value, env: &Env<'_>) -> Value {
 }
 
 /// A set of strings for `x in CONSTANT_LIST`.
-pub fn str_set(items: &[Value]) -> HashSet<Arc<str>> {
+pub fn str_set(items: &[Value]) -> FxHashSet<Arc<str>> {
     items
         .iter()
         .filter_map(|v| match v {

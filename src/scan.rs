@@ -231,6 +231,8 @@ fn convert_in<'s>(
                 ));
             };
             let mut de = serde_json::Deserializer::from_str(&text);
+            // store only the fields the rules read (the others are still checked)
+            w.ctx.set_usage(Some(&program.usage));
             let rec = record_from_json(&mut de, &program.schema, &mut w.ctx)
                 .and_then(|r| de.end().map(|()| r));
             match rec {

@@ -1,6 +1,6 @@
 //! Run-time values and how they render in messages (SPEC §2.6 and §7 "Rendering").
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -29,7 +29,7 @@ pub enum Value {
     /// Fields by slot; the static type knows their names.
     Object(Arc<Vec<Value>>),
     /// A mapping table's data.
-    Map(Arc<HashMap<String, Value>>),
+    Map(Arc<FxHashMap<String, Value>>),
 }
 
 impl Value {

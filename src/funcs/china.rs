@@ -100,17 +100,13 @@ pub fn valid_uscc(s: &str) -> bool {
     if bytes.len() != 18 {
         return false;
     }
-    let Some(values) = bytes
-        .iter()
-        .map(|&c| uscc_value(c))
-        .collect::<Option<Vec<u32>>>()
-    else {
-        return false;
-    };
-    let (body, check) = values.split_at(17);
-    let sum: u32 = body.iter().zip(USCC_WEIGHTS).map(|(v, w)| v * w).sum();
+    let mut sum = 0u32;
+    for (&c, w) in bytes.iter().zip(USCC_WEIGHTS) {
+        let Some(v) = uscc_value(c) else { return false };
+        sum += v * w;
+    }
     let expected = (31 - sum % 31) % 31;
-    check.first() == Some(&expected)
+    bytes.get(17).and_then(|&c| uscc_value(c)) == Some(expected)
 }
 
 /// A mainland mobile number: exactly `^1[3-9][0-9]{9}$`.

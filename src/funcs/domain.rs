@@ -86,6 +86,9 @@ fn invalid(s: &str) -> String {
 ///
 /// A lower-case message naming the input in backticks when it is not a valid domain name.
 pub fn parse_domain(s: &str) -> Result<DomainName, String> {
+    if let Some(fast) = ascii_fast_path(s) {
+        return fast;
+    }
     let ascii = Uts46::new()
         .to_ascii(
             s.as_bytes(),
@@ -99,6 +102,40 @@ pub fn parse_domain(s: &str) -> Result<DomainName, String> {
         return Err(invalid(s));
     }
     DomainName::from_ascii(ascii.to_owned()).map_err(|_| invalid(s))
+}
+
+/// UTS-46 for the common case, decided without the IDNA machinery: an ASCII name with no
+/// `xn--` label maps to its lower case, and STD3, CheckHyphens and the DNS lengths reduce to
+/// letter-digit-hyphen checks; its Unicode form is itself. `None` sends anything else (non-
+/// ASCII, Punycode labels) through `idna`. A unit test compares both paths.
+fn ascii_fast_path(s: &str) -> Option<Result<DomainName, String>> {
+    if !s.is_ascii() {
+        return None;
+    }
+    let name = s.strip_suffix('.').unwrap_or(s);
+    let lower = name.to_ascii_lowercase();
+    let mut ok = !lower.is_empty() && lower.len() <= 253;
+    for label in lower.split('.') {
+        if label.starts_with("xn--") {
+            return None;
+        }
+        let b = label.as_bytes();
+        ok &= !b.is_empty()
+            && b.len() <= 63
+            && b.iter()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+            && b.first() != Some(&b'-')
+            && b.last() != Some(&b'-')
+            && b.get(2..4) != Some(b"--");
+    }
+    Some(if ok {
+        Ok(DomainName {
+            unicode: lower.clone(),
+            ascii: lower,
+        })
+    } else {
+        Err(invalid(s))
+    })
 }
 
 /// The ASCII form of a domain string, or None when it is not a valid domain (for normalising
@@ -506,5 +543,70 @@ mod tests {
             checked += 1;
         }
         assert!(checked > 30_000, "{checked}");
+    }
+
+    /// The ASCII fast path agrees with `idna` on every ASCII input it accepts or refuses.
+    #[test]
+    fn ascii_fast_path_agrees_with_idna() {
+        let slow = |s: &str| -> Result<String, ()> {
+            let ascii = Uts46::new()
+                .to_ascii(
+                    s.as_bytes(),
+                    AsciiDenyList::STD3,
+                    Hyphens::Check,
+                    DnsLength::VerifyAllowRootDot,
+                )
+                .map_err(|_| ())?;
+            let ascii = ascii.strip_suffix('.').unwrap_or(&ascii).to_string();
+            if ascii.is_empty() {
+                return Err(());
+            }
+            Ok(ascii)
+        };
+        let mut samples: Vec<String> = [
+            "a.com",
+            "A.COM.",
+            "www.Example.com.cn",
+            "a..b.com",
+            ".",
+            "",
+            "-a.com",
+            "a-.com",
+            "ab--c.com",
+            "a--b.com",
+            "exa mple.com",
+            "a_b.com",
+            "1.2.3.4",
+            "com",
+            "a.b.c.d.e",
+            "..",
+            "a.",
+            "A-B.C-D",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        samples.push(format!("{}.com", "a".repeat(63)));
+        samples.push(format!("{}.com", "a".repeat(64)));
+        samples.push(vec!["abcdefghi"; 25].join("."));
+        samples.push(vec!["abcdefghi"; 26].join("."));
+        // every short string over a small alphabet
+        let alphabet = ['a', 'Z', '0', '-', '.', '_'];
+        let mut stack = vec![String::new()];
+        while let Some(cur) = stack.pop() {
+            samples.push(cur.clone());
+            if cur.len() < 5 {
+                for c in alphabet {
+                    stack.push(format!("{cur}{c}"));
+                }
+            }
+        }
+        for s in &samples {
+            let Some(fast) = ascii_fast_path(s) else {
+                continue;
+            };
+            let fast = fast.map(|d| d.ascii().to_string()).map_err(|_| ());
+            assert_eq!(fast, slow(s), "{s:?}");
+        }
     }
 }

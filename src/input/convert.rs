@@ -11,6 +11,7 @@ use std::sync::Arc;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use crate::funcs::{dates, domain, net, text};
+use crate::program::Usage;
 use crate::types::{ObjectType, Type};
 use crate::value::Value;
 
@@ -41,11 +42,19 @@ pub struct Ctx<'s> {
     errors: Vec<FieldError>,
     /// Per error, its path as slot and index numbers: sorting by it gives schema order.
     order: Vec<Vec<usize>>,
+    /// The fields to keep (scan); `None` keeps every declared field (tests, explain).
+    usage: Option<&'s Usage>,
 }
 
 impl<'s> Ctx<'s> {
     pub fn new() -> Ctx<'s> {
         Ctx::default()
+    }
+
+    /// Keeps only the fields `usage` says the pack reads; the others are still converted, so
+    /// their errors are reported, but not stored.
+    pub fn set_usage(&mut self, usage: Option<&'s Usage>) {
+        self.usage = usage;
     }
 
     fn path_string(&self) -> String {
@@ -225,16 +234,25 @@ impl<'de, 's> Visitor<'de> for RootVisitor<'_, 's> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-        read_object(map, self.schema, self.ctx)
+        read_object(map, self.schema, self.ctx, true)
     }
 }
 
+/// Reads an object's fields into slots; with `keep` false (an unread object) nothing is
+/// stored, but every field is still checked.
 fn read_object<'de, 's, A: MapAccess<'de>>(
     mut map: A,
     schema: &'s ObjectType,
     ctx: &mut Ctx<'s>,
+    keep: bool,
 ) -> Result<Vec<Value>, A::Error> {
-    let mut slots = vec![Value::Null; schema.fields.len()];
+    let mut slots = if keep {
+        vec![Value::Null; schema.fields.len()]
+    } else {
+        Vec::new()
+    };
+    // which fields to store: looked up once per object
+    let mask = ctx.usage.map(|u| u.mask(schema));
     let mut hint = 0;
     while let Some(slot) = map.next_key_seed(KeySeed { schema, hint })? {
         match slot {
@@ -247,8 +265,13 @@ fn read_object<'de, 's, A: MapAccess<'de>>(
                     map.next_value::<IgnoredAny>()?;
                     continue;
                 };
+                let keep = keep && mask.is_none_or(|m| m.get(i).copied().unwrap_or(false));
                 ctx.path.push(Seg::Field(name.as_str(), i));
-                let v = map.next_value_seed(ValueSeed { ty, ctx: &mut *ctx });
+                let v = map.next_value_seed(ValueSeed {
+                    ty,
+                    ctx: &mut *ctx,
+                    keep,
+                });
                 ctx.path.pop();
                 if let Some(s) = slots.get_mut(i) {
                     *s = v?;
@@ -296,6 +319,8 @@ impl<'de> Visitor<'de> for KeySeed<'_> {
 struct ValueSeed<'a, 's> {
     ty: &'s Type,
     ctx: &'a mut Ctx<'s>,
+    /// False for a field the pack never reads: check it, report its errors, store nothing.
+    keep: bool,
 }
 
 impl<'de, 's> DeserializeSeed<'de> for ValueSeed<'_, 's> {
@@ -348,6 +373,7 @@ impl<'de, 's> Visitor<'de> for ValueSeed<'_, 's> {
         Ok(match self.ty {
             Type::Int => Value::Int(v),
             Type::Float => Value::Float(v as f64),
+            Type::Str if !self.keep => Value::Null,
             Type::Str => Value::str(&v.to_string()),
             Type::Bool if v == 0 || v == 1 => Value::Bool(v == 1),
             _ => self.bad(v.to_string(), "a number"),
@@ -381,6 +407,15 @@ impl<'de, 's> Visitor<'de> for ValueSeed<'_, 's> {
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
+        if !self.keep {
+            // text always converts to a string; other types are checked for their errors
+            if !matches!(self.ty, Type::Str)
+                && !matches!(self.ty, Type::List(e) if **e == Type::Str)
+            {
+                let _ = convert_cell_json(v, self.ty, self.ctx);
+            }
+            return Ok(Value::Null);
+        }
         Ok(convert_cell_json(v, self.ty, self.ctx))
     }
 
@@ -389,27 +424,47 @@ impl<'de, 's> Visitor<'de> for ValueSeed<'_, 's> {
             let v = serde_json::Value::deserialize_seq_rest(seq)?;
             return Ok(self.bad(v, "a list"));
         };
-        let mut out = Vec::new();
+        let keep = self.keep;
+        let mut out = Vec::with_capacity(if keep {
+            seq.size_hint().unwrap_or(0).min(64)
+        } else {
+            0
+        });
         let mut i = 0;
         loop {
             self.ctx.path.push(Seg::Index(i));
             let next = seq.next_element_seed(ValueSeed {
                 ty: elem,
                 ctx: &mut *self.ctx,
+                keep,
             });
             self.ctx.path.pop();
             match next? {
-                Some(v) => out.push(v),
+                Some(v) => {
+                    if keep {
+                        out.push(v);
+                    }
+                }
                 None => break,
             }
             i += 1;
+        }
+        if !keep {
+            return Ok(Value::Null);
         }
         Ok(Value::List(Arc::new(out)))
     }
 
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Value, A::Error> {
         match self.ty {
-            Type::Object(o) => Ok(Value::Object(Arc::new(read_object(map, o, self.ctx)?))),
+            Type::Object(o) => {
+                let slots = read_object(map, o, self.ctx, self.keep)?;
+                Ok(if self.keep {
+                    Value::Object(Arc::new(slots))
+                } else {
+                    Value::Null
+                })
+            }
             _ => {
                 let v = serde_json::Value::deserialize_map_rest(map)?;
                 Ok(self.bad(v, "an object"))
