@@ -527,17 +527,29 @@ fn eval_call(f: Builtin, args: &[Ir], env: &mut Env<'_>) -> Value {
         }
         return Value::Null;
     }
-    let mut vals: [Value; 3] = Default::default();
+    // arguments that are fields or locals are read in place; the rest are computed first
+    let mut owned: [Option<Value>; 3] = Default::default();
     for (i, a) in args.iter().enumerate() {
-        let v = eval(a, env);
-        if v.is_null() {
-            return Value::Null;
-        }
-        if let Some(s) = vals.get_mut(i) {
-            *s = v;
+        if path(a, env).is_none() {
+            let v = eval(a, env);
+            if v.is_null() {
+                return Value::Null;
+            }
+            if let Some(s) = owned.get_mut(i) {
+                *s = Some(v);
+            }
         }
     }
-    let [a, b2, c] = vals;
+    let arg = |i: usize| -> &Value {
+        match owned.get(i) {
+            Some(Some(v)) => v,
+            _ => args.get(i).and_then(|a| path(a, env)).unwrap_or(&NULL),
+        }
+    };
+    let (a, b2, c) = (arg(0), arg(1), arg(2));
+    if args.iter().enumerate().any(|(i, _)| arg(i).is_null()) {
+        return Value::Null;
+    }
     call(f, a, b2, c, env)
 }
 
@@ -654,31 +666,31 @@ fn extreme(items: &[Value], want: Ordering) -> Value {
 
 /// Calls a built-in on non-null arguments (null handling is done by the caller).
 #[inline(never)]
-fn call(f: Builtin, a: Value, b2: Value, c: Value, env: &Env<'_>) -> Value {
+fn call(f: Builtin, a: &Value, b2: &Value, c: &Value, env: &Env<'_>) -> Value {
     use Builtin as F;
     use Value as V;
     match (f, a, b2, c) {
-        (F::LenStr, V::Str(x), ..) => V::Int(text::char_len(&x)),
+        (F::LenStr, V::Str(x), ..) => V::Int(text::char_len(x)),
         (F::LenList, V::List(x), ..) => int_or_null(i64::try_from(x.len()).ok()),
         (F::Lower, V::Str(x), ..) => s(&x.to_lowercase()),
         (F::Upper, V::Str(x), ..) => s(&x.to_uppercase()),
         // unchanged text keeps its allocation
         (F::Trim, V::Str(x), ..) => {
             if x.trim().len() == x.len() {
-                V::Str(x)
+                V::Str(x.clone())
             } else {
                 s(x.trim())
             }
         }
         (F::ContainsStr, V::Str(x), V::Str(y), _) => b(x.contains(y.as_ref())),
-        (F::ContainsList, V::List(x), y, _) => b(contains(&x, &y)),
+        (F::ContainsList, V::List(x), y, _) => b(contains(x, y)),
         (F::StartsWith, V::Str(x), V::Str(y), _) => b(x.starts_with(y.as_ref())),
         (F::EndsWith, V::Str(x), V::Str(y), _) => b(x.ends_with(y.as_ref())),
         (F::Replace, V::Str(x), V::Str(from), V::Str(to)) => {
             if from.is_empty() || !x.contains(from.as_ref()) {
-                V::Str(x)
+                V::Str(x.clone())
             } else {
-                s(&x.replace(from.as_ref(), &to))
+                s(&x.replace(from.as_ref(), to))
             }
         }
         (F::Split, V::Str(x), V::Str(sep), _) => {
@@ -688,13 +700,13 @@ fn call(f: Builtin, a: Value, b2: Value, c: Value, env: &Env<'_>) -> Value {
                 list(x.split(sep.as_ref()).map(s).collect())
             }
         }
-        (F::Substr, V::Str(x), V::Int(start), V::Int(n)) => {
-            text::substr(&x, start, n).map_or(V::Null, |r| s(&r))
+        (F::Substr, V::Str(x), &V::Int(start), &V::Int(n)) => {
+            text::substr(x, start, n).map_or(V::Null, |r| s(&r))
         }
         (F::First, V::List(x), ..) => x.first().cloned().unwrap_or_default(),
         (F::Last, V::List(x), ..) => x.last().cloned().unwrap_or_default(),
-        (F::MinList, V::List(x), ..) => extreme(&x, Ordering::Less),
-        (F::MaxList, V::List(x), ..) => extreme(&x, Ordering::Greater),
+        (F::MinList, V::List(x), ..) => extreme(x, Ordering::Less),
+        (F::MaxList, V::List(x), ..) => extreme(x, Ordering::Greater),
         (F::Sum, V::List(x), ..) => {
             let mut acc = V::Int(0);
             for v in x.iter() {
@@ -717,64 +729,66 @@ fn call(f: Builtin, a: Value, b2: Value, c: Value, env: &Env<'_>) -> Value {
             }
             list(out)
         }
-        (F::Int, V::Str(x), ..) => int_or_null(text::parse_int(&x)),
-        (F::Int, V::Float(x), ..) => int_or_null(text::float_to_int(x)),
-        (F::Int, V::Bool(x), ..) => V::Int(i64::from(x)),
-        (F::Int, V::Int(x), ..) => V::Int(x),
-        (F::Float, V::Str(x), ..) => text::parse_float(&x).map_or(V::Null, float),
-        (F::Float, V::Int(x), ..) => V::Float(x as f64),
-        (F::Float, V::Float(x), ..) => V::Float(x),
-        (F::Float, V::Bool(x), ..) => V::Float(if x { 1.0 } else { 0.0 }),
-        (F::Abs, V::Int(x), ..) => int_or_null(x.checked_abs()),
-        (F::Abs, V::Float(x), ..) => V::Float(x.abs()),
-        (F::Abs, V::Duration(x), ..) => x.checked_abs().map_or(V::Null, V::Duration),
-        (F::Min2, x, y, _) => extreme(&[x, y], Ordering::Less),
-        (F::Max2, x, y, _) => extreme(&[x, y], Ordering::Greater),
-        (F::Date, V::Str(x), ..) => date_or_null(dates::parse_iso_date(&x)),
-        (F::Date, V::Date(x), ..) => V::Date(x),
-        (F::Date, V::DateTime(x), ..) => V::Date(dates::date_of(&x)),
-        (F::Days, V::Int(n), ..) => V::Duration(n),
-        (F::Weeks, V::Int(n), ..) => n.checked_mul(7).map_or(V::Null, V::Duration),
-        (F::AddMonths, V::Date(d), V::Int(n), _) => date_or_null(dates::add_months(d, n)),
-        (F::AddYears, V::Date(d), V::Int(n), _) => date_or_null(dates::add_years(d, n)),
-        (F::DaysBetween, V::Date(x), V::Date(y), _) => V::Int((y - x).num_days()),
-        (F::Year, V::Date(d), ..) => V::Int(i64::from(d.year())),
-        (F::Month, V::Date(d), ..) => V::Int(i64::from(d.month())),
-        (F::Day, V::Date(d), ..) => V::Int(i64::from(d.day())),
-        (F::Weekday, V::Date(d), ..) => V::Int(dates::weekday(d)),
-        (F::AddWorkdays, V::Date(d), V::Int(n), _) => date_or_null(env.calendar.add_workdays(d, n)),
-        (F::IsWorkday, V::Date(d), ..) => b(env.calendar.is_workday(d)),
-        (F::DateOf, V::DateTime(dt), ..) => V::Date(dates::date_of(&dt)),
-        (F::DateOf, V::Date(d), ..) => V::Date(d),
-        (F::Domain, V::Str(x), ..) => {
-            domain::parse_domain(&x).map_or(V::Null, |d| V::Domain(Arc::new(d)))
+        (F::Int, V::Str(x), ..) => int_or_null(text::parse_int(x)),
+        (F::Int, &V::Float(x), ..) => int_or_null(text::float_to_int(x)),
+        (F::Int, &V::Bool(x), ..) => V::Int(i64::from(x)),
+        (F::Int, &V::Int(x), ..) => V::Int(x),
+        (F::Float, V::Str(x), ..) => text::parse_float(x).map_or(V::Null, float),
+        (F::Float, &V::Int(x), ..) => V::Float(x as f64),
+        (F::Float, &V::Float(x), ..) => V::Float(x),
+        (F::Float, &V::Bool(x), ..) => V::Float(if x { 1.0 } else { 0.0 }),
+        (F::Abs, &V::Int(x), ..) => int_or_null(x.checked_abs()),
+        (F::Abs, &V::Float(x), ..) => V::Float(x.abs()),
+        (F::Abs, &V::Duration(x), ..) => x.checked_abs().map_or(V::Null, V::Duration),
+        (F::Min2, x, y, _) => extreme(&[x.clone(), y.clone()], Ordering::Less),
+        (F::Max2, x, y, _) => extreme(&[x.clone(), y.clone()], Ordering::Greater),
+        (F::Date, V::Str(x), ..) => date_or_null(dates::parse_iso_date(x)),
+        (F::Date, &V::Date(x), ..) => V::Date(x),
+        (F::Date, &V::DateTime(x), ..) => V::Date(dates::date_of(&x)),
+        (F::Days, &V::Int(n), ..) => V::Duration(n),
+        (F::Weeks, &V::Int(n), ..) => n.checked_mul(7).map_or(V::Null, V::Duration),
+        (F::AddMonths, &V::Date(d), &V::Int(n), _) => date_or_null(dates::add_months(d, n)),
+        (F::AddYears, &V::Date(d), &V::Int(n), _) => date_or_null(dates::add_years(d, n)),
+        (F::DaysBetween, &V::Date(x), &V::Date(y), _) => V::Int((y - x).num_days()),
+        (F::Year, &V::Date(d), ..) => V::Int(i64::from(d.year())),
+        (F::Month, &V::Date(d), ..) => V::Int(i64::from(d.month())),
+        (F::Day, &V::Date(d), ..) => V::Int(i64::from(d.day())),
+        (F::Weekday, &V::Date(d), ..) => V::Int(dates::weekday(d)),
+        (F::AddWorkdays, &V::Date(d), &V::Int(n), _) => {
+            date_or_null(env.calendar.add_workdays(d, n))
         }
-        (F::Domain, V::Domain(d), ..) => V::Domain(d),
+        (F::IsWorkday, &V::Date(d), ..) => b(env.calendar.is_workday(d)),
+        (F::DateOf, &V::DateTime(dt), ..) => V::Date(dates::date_of(&dt)),
+        (F::DateOf, &V::Date(d), ..) => V::Date(d),
+        (F::Domain, V::Str(x), ..) => {
+            domain::parse_domain(x).map_or(V::Null, |d| V::Domain(Arc::new(d)))
+        }
+        (F::Domain, V::Domain(d), ..) => V::Domain(d.clone()),
         (F::Ascii, V::Domain(d), ..) => s(d.ascii()),
         (F::Unicode, V::Domain(d), ..) => s(d.unicode()),
         (F::Tld, V::Domain(d), ..) => s(d.tld()),
-        (F::Suffix, V::Domain(d), ..) => s(&domain::suffix(&d)),
+        (F::Suffix, V::Domain(d), ..) => s(&domain::suffix(d)),
         (F::Registrable, V::Domain(d), ..) => {
-            domain::registrable(&d).map_or(V::Null, |r| V::Domain(Arc::new(r)))
+            domain::registrable(d).map_or(V::Null, |r| V::Domain(Arc::new(r)))
         }
         (F::Labels, V::Domain(d), ..) => list(d.labels().into_iter().map(s).collect()),
         (F::IsIdn, V::Domain(d), ..) => b(d.is_idn()),
-        (F::Ip, V::Str(x), ..) => net::parse_ip(&x).map_or(V::Null, V::Ip),
-        (F::Ip, V::Ip(x), ..) => V::Ip(x),
-        (F::InCidr, V::Ip(ip), V::Str(c), _) => net::in_cidr(&ip, &c).map_or(V::Null, b),
-        (F::InCidr, V::Ip(ip), V::List(cs), _) => {
+        (F::Ip, V::Str(x), ..) => net::parse_ip(x).map_or(V::Null, V::Ip),
+        (F::Ip, &V::Ip(x), ..) => V::Ip(x),
+        (F::InCidr, &V::Ip(ip), V::Str(c), _) => net::in_cidr(&ip, c).map_or(V::Null, b),
+        (F::InCidr, &V::Ip(ip), V::List(cs), _) => {
             if cs.iter().any(Value::is_null) {
                 return V::Null;
             }
             b(net::CidrSet::parse_lenient(cs.iter().filter_map(Value::as_str)).contains(&ip))
         }
-        (F::IsPrivate, V::Ip(ip), ..) => b(net::is_private(&ip)),
-        (F::IsIpv6, V::Ip(ip), ..) => b(ip.is_ipv6()),
-        (F::ValidCnId, V::Str(x), ..) => b(china::valid_cn_id(&x)),
-        (F::ValidUscc, V::Str(x), ..) => b(china::valid_uscc(&x)),
-        (F::ValidCnMobile, V::Str(x), ..) => b(china::valid_cn_mobile(&x)),
-        (F::IcpProvince, V::Str(x), ..) => china::icp_province(&x).map_or(V::Null, s),
-        (F::IcpSite, V::Str(x), ..) => int_or_null(china::icp_site(&x)),
+        (F::IsPrivate, &V::Ip(ip), ..) => b(net::is_private(&ip)),
+        (F::IsIpv6, &V::Ip(ip), ..) => b(ip.is_ipv6()),
+        (F::ValidCnId, V::Str(x), ..) => b(china::valid_cn_id(x)),
+        (F::ValidUscc, V::Str(x), ..) => b(china::valid_uscc(x)),
+        (F::ValidCnMobile, V::Str(x), ..) => b(china::valid_cn_mobile(x)),
+        (F::IcpProvince, V::Str(x), ..) => china::icp_province(x).map_or(V::Null, s),
+        (F::IcpSite, V::Str(x), ..) => int_or_null(china::icp_site(x)),
         _ => V::Null,
     }
 }
