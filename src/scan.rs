@@ -268,6 +268,7 @@ fn convert_in<'s>(
                 b','
             };
             input::csv::split_row_into(text.as_bytes(), delim, &mut w.cells);
+            w.ctx.set_usage(Some(&program.usage));
             Converted::Record(plan.record(&text, &w.cells, 0, &program.schema, &mut w.ctx))
         }
     }

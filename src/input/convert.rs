@@ -57,6 +57,10 @@ impl<'s> Ctx<'s> {
         self.usage = usage;
     }
 
+    pub fn usage(&self) -> Option<&'s Usage> {
+        self.usage
+    }
+
     fn path_string(&self) -> String {
         use std::fmt::Write as _;
         let mut s = String::new();

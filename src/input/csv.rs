@@ -68,6 +68,8 @@ impl Node {
 pub struct Plan {
     pub columns: Vec<Option<Column>>,
     root: Node,
+    /// Per column, whether the pack reads it (computed once, on the first scanned row).
+    keep: std::sync::OnceLock<Vec<bool>>,
 }
 
 impl Plan {
@@ -83,7 +85,11 @@ impl Plan {
                 root.insert(schema, &c.path, i);
             }
         }
-        Plan { columns, root }
+        Plan {
+            columns,
+            root,
+            keep: std::sync::OnceLock::new(),
+        }
     }
 
     /// Converts a row's cells into a record: a cell's text is `text[start - base..end - base]`.
@@ -97,7 +103,18 @@ impl Plan {
         ctx: &mut Ctx<'s>,
     ) -> Vec<Value> {
         let row = Row { text, cells, base };
-        build(&self.root, &self.columns, &row, ctx)
+        // with a usage (a scan), columns the rules never read are checked but not stored
+        let keep = ctx.usage().map(|u| {
+            self.keep
+                .get_or_init(|| {
+                    self.columns
+                        .iter()
+                        .map(|c| c.as_ref().is_some_and(|c| reads_path(u, schema, &c.path)))
+                        .collect()
+                })
+                .as_slice()
+        });
+        build(&self.root, &self.columns, &row, keep, ctx)
             .unwrap_or_else(|| vec![Value::Null; schema.fields.len()])
     }
 }
@@ -134,10 +151,28 @@ struct Row<'a> {
     base: usize,
 }
 
+/// Whether a column's slot path is read by the pack, object by object.
+fn reads_path(usage: &crate::program::Usage, schema: &ObjectType, path: &[usize]) -> bool {
+    let mut obj = schema;
+    for (i, &slot) in path.iter().enumerate() {
+        if !usage.reads(obj, slot) {
+            return false;
+        }
+        if i + 1 < path.len() {
+            match obj.fields.get(slot) {
+                Some((_, Type::Object(o))) => obj = o,
+                _ => return false,
+            }
+        }
+    }
+    true
+}
+
 fn build<'s>(
     node: &Node,
     columns: &'s [Option<Column>],
     row: &Row<'_>,
+    keep: Option<&[bool]>,
     ctx: &mut Ctx<'s>,
 ) -> Option<Vec<Value>> {
     let mut slots: Option<Vec<Value>> = None;
@@ -150,6 +185,12 @@ fn build<'s>(
             end: cell.end.saturating_sub(row.base),
             quoted: cell.quoted,
         };
+        let read = keep.is_none_or(|k| k.get(col).copied().unwrap_or(false));
+        let text_only =
+            matches!(&c.ty, Type::Str) || matches!(&c.ty, Type::List(e) if **e == Type::Str);
+        if !read && text_only {
+            continue; // text always converts: nothing to check, nothing to store
+        }
         let s = cell_text(row.text, &cell);
         if s.is_empty() {
             continue;
@@ -157,13 +198,16 @@ fn build<'s>(
         ctx.push_column(&c.name, &c.path);
         let v = convert_cell(&s, &c.ty, ctx);
         ctx.pop();
+        if !read {
+            continue; // converted for its errors only
+        }
         let slots = slots.get_or_insert_with(|| vec![Value::Null; node.len]);
         if let Some(x) = slots.get_mut(slot) {
             *x = v;
         }
     }
     for (slot, child) in &node.children {
-        if let Some(obj) = build(child, columns, row, ctx) {
+        if let Some(obj) = build(child, columns, row, keep, ctx) {
             let slots = slots.get_or_insert_with(|| vec![Value::Null; node.len]);
             if let Some(x) = slots.get_mut(*slot) {
                 *x = Value::Object(Arc::new(obj));
