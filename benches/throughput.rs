@@ -818,6 +818,31 @@ fn cpu_model() -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
+/// The commit the engine was built from, with `+dirty` when src/ or rules/ have local changes.
+/// (`BEIAN_BENCH_ENGINE` overrides it, e.g. for a build from an exported tree.)
+fn source_version() -> String {
+    if let Ok(v) = std::env::var("BEIAN_BENCH_ENGINE") {
+        return v;
+    }
+    let git = |args: &[&str]| {
+        Command::new("git")
+            .args(args)
+            .current_dir(root())
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    let head = git(&["rev-parse", "--short", "HEAD"]).unwrap_or_else(|| "unknown".into());
+    let dirty = git(&["status", "--porcelain", "--", "src", "rules", "Cargo.toml"])
+        .is_some_and(|s| !s.is_empty());
+    if dirty {
+        format!("{head}+dirty")
+    } else {
+        head
+    }
+}
+
 /// The 1-minute load average (other processes compete for the cores).
 fn loadavg() -> f64 {
     std::fs::read_to_string("/proc/loadavg")
@@ -945,7 +970,7 @@ fn report(
     reps: u64,
     loads: &[f64],
 ) {
-    let load_max = loads.iter().copied().fold(0.0, f64::max);
+    let load_start = loads.first().copied().unwrap_or(0.0);
     let get = |m: Mode, f: &'static str, t: usize| results.get(&(m, f, t));
     let mut out = String::new();
     use std::fmt::Write as _;
@@ -961,9 +986,10 @@ fn report(
     );
     let _ = writeln!(
         out,
-        "machine: {} cores ({}); best of {reps} run(s) per cell; load average before the runs up to {load_max:.2}",
+        "machine: {} cores ({}); engine {}; best of {reps} run(s) per cell; load average {load_start:.2} at the start",
         cores(),
-        cpu_model()
+        cpu_model(),
+        source_version()
     );
     let _ = writeln!(out);
     let _ = writeln!(
@@ -1108,7 +1134,8 @@ fn report(
     }
     let doc = json!({
         "bench": "throughput",
-        "machine": {"cores": cores(), "cpu": cpu_model(), "loadavg_1min_before_runs": loads},
+        "engine_source": source_version(),
+        "machine": {"cores": cores(), "cpu": cpu_model(), "loadavg_1min_before_each_run": loads, "loadavg_note": "includes this bench's own previous runs"},
         "records": n,
         "as_of": "2026-11-27",
         "reps": reps,
@@ -1175,10 +1202,11 @@ fn big() {
     use std::fmt::Write as _;
     let _ = writeln!(
         out,
-        "\nbeian 1 GB scan: {} records, {:.3} GB JSONL, {} cores",
+        "\nbeian 1 GB scan: {} records, {:.3} GB JSONL, {} cores, engine {}",
         fmt_rate(stats.records as f64),
         stats.jsonl_bytes as f64 / 1e9,
-        cores()
+        cores(),
+        source_version()
     );
     let _ = writeln!(
         out,
@@ -1212,6 +1240,7 @@ fn big() {
     println!("{out}");
     let doc = json!({
         "bench": "throughput-big",
+        "engine_source": source_version(),
         "machine": {"cores": cores(), "cpu": cpu_model()},
         "input": {"path": path.display().to_string(), "records": stats.records, "bytes": stats.jsonl_bytes, "avg_record_bytes": stats.avg_jsonl()},
         "results": rows,
