@@ -17,6 +17,10 @@ mod generator;
 #[path = "common/hand.rs"]
 mod hand;
 
+/// The allocator of the `beian` binary (src/main.rs), so baselines and engine are measured alike.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::fmt::Write as _;
 use std::hint::black_box;
 use std::path::{Path, PathBuf};

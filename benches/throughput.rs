@@ -38,6 +38,10 @@ mod generator;
 #[path = "common/hand.rs"]
 mod hand;
 
+/// The allocator of the `beian` binary (src/main.rs), so baselines and engine are measured alike.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader};

@@ -99,7 +99,8 @@ impl Encoding {
     /// GB18030); `None` when they are not valid in this encoding.
     pub fn decode(self, bytes: &[u8]) -> Option<Cow<'_, str>> {
         match self {
-            Encoding::Utf8 => std::str::from_utf8(bytes).ok().map(Cow::Borrowed),
+            // simdutf8: the validation of every record was ~5% of a scan with std's
+            Encoding::Utf8 => simdutf8::basic::from_utf8(bytes).ok().map(Cow::Borrowed),
             Encoding::Gb18030 => {
                 encoding_rs::GB18030.decode_without_bom_handling_and_without_replacement(bytes)
             }
