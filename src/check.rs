@@ -101,7 +101,8 @@ pub fn check(pack: PackDef, sources: Sources) -> (Option<Program>, Vec<Diagnosti
     let key = pack.key.as_ref().and_then(|(path, loc)| c.key(path, *loc));
     let mut rules = Vec::new();
     for r in &pack.rules {
-        if let Some(rule) = c.rule(r) {
+        if let Some(mut rule) = c.rule(r) {
+            crate::compile::optimize_rule(&mut rule);
             rules.push(rule);
         }
     }
@@ -2069,6 +2070,7 @@ pub fn check_expression(
     let errors: Vec<Diagnostic> = c.diags.iter().filter(|d| d.is_error()).cloned().collect();
     match result {
         Some((ir, ty)) if errors.is_empty() => Ok(CompiledExpr {
+            ir: crate::compile::optimize(ir),
             program: Program {
                 meta: None,
                 schema,
@@ -2078,7 +2080,6 @@ pub fn check_expression(
                 sources: sources.clone(),
                 usage: Arc::new(std::mem::take(&mut c.usage)),
             },
-            ir,
             ty,
             locals: scope.slots,
         }),

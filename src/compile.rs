@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 
 use crate::eval::{eval, Env};
 use crate::funcs::dates::Calendar;
-use crate::program::Ir;
+use crate::program::{AnyContains, Builtin, Ir, MacroKind, MsgPart, Rule};
 use crate::value::Value;
 
 /// Whether every direct child of a node is a constant (and the node reads no record, local or
@@ -20,6 +20,7 @@ fn foldable(ir: &Ir) -> bool {
         // a macro binds its variable in the body: fold only when the list is constant and the
         // body does not read the variable (then it is a constant too)
         Ir::Macro(_, l, _, body) => c(l) && c(body),
+        Ir::AnyContains(a) => a.haystacks.iter().all(c),
         Ir::Field(x, _) | Ir::ToFloat(x) | Ir::Not(x) | Ir::Neg(x) | Ir::Render(x, _) => c(x),
         Ir::InStrSet(x, _) | Ir::InDomainSet(x, _) | Ir::InCidr(x, _) | Ir::Matches(x, _) => c(x),
         Ir::Index(a, b)
@@ -54,4 +55,223 @@ pub fn fold(ir: Ir, calendar: &Calendar) -> Ir {
     let mut env = program_free_env;
     let v: Value = eval(&ir, &mut env);
     Ir::Const(v)
+}
+
+/// The direct children of a node (a macro's list and body included).
+pub fn children_mut(ir: &mut Ir) -> Vec<&mut Ir> {
+    match ir {
+        Ir::Const(_) | Ir::Record | Ir::Local(_) | Ir::AsOf => Vec::new(),
+        Ir::Field(x, _)
+        | Ir::ToFloat(x)
+        | Ir::Not(x)
+        | Ir::Neg(x)
+        | Ir::Render(x, _)
+        | Ir::InStrSet(x, _)
+        | Ir::InDomainSet(x, _)
+        | Ir::InCidr(x, _)
+        | Ir::Matches(x, _) => vec![x.as_mut()],
+        Ir::Index(a, b)
+        | Ir::MapGet(a, b)
+        | Ir::Arith(_, a, b)
+        | Ir::Cmp(_, a, b)
+        | Ir::In(a, b)
+        | Ir::InCidrDyn(a, b)
+        | Ir::InDomainDyn(a, b)
+        | Ir::Coalesce(a, b)
+        | Ir::Capture(a, _, b)
+        | Ir::Join(a, b, _)
+        | Ir::Macro(_, a, _, b) => vec![a.as_mut(), b.as_mut()],
+        Ir::Cond(a, b, c) => vec![a.as_mut(), b.as_mut(), c.as_mut()],
+        Ir::List(items) | Ir::And(items) | Ir::Or(items) | Ir::Call(_, items) => {
+            items.iter_mut().collect()
+        }
+        Ir::AnyContains(any) => any.haystacks.iter_mut().collect(),
+    }
+}
+
+/// Whether a node reads local slot `slot` (anywhere inside it).
+pub fn reads_local(ir: &Ir, slot: usize) -> bool {
+    let mut ir = ir.clone();
+    let mut stack = vec![&mut ir];
+    while let Some(n) = stack.pop() {
+        if let Ir::Local(s) = n {
+            if *s == slot {
+                return true;
+            }
+        }
+        stack.extend(children_mut(n));
+    }
+    false
+}
+
+/// Rewrites a checked expression into a faster equivalent: the same value on every record
+/// (and every binding of its locals). Applied to the rules a scan runs and to expression
+/// cases; `explain` traces the expression as written.
+///
+/// * `LIST.exists(w, contains(H, w) or contains(G, w) ...)` and `none(...)` over a constant
+///   list of strings, where `H`, `G` do not read `w`: one Aho-Corasick search of each text
+///   instead of a substring search per word and text ([`Ir::AnyContains`]).
+pub fn optimize(mut ir: Ir) -> Ir {
+    for child in children_mut(&mut ir) {
+        let c = std::mem::replace(child, Ir::Record);
+        *child = optimize(c);
+    }
+    any_contains(ir)
+}
+
+/// [`optimize`]s every expression of a rule.
+pub fn optimize_rule(rule: &mut Rule) {
+    let take = |ir: &mut Ir| {
+        let i = std::mem::replace(ir, Ir::Record);
+        *ir = optimize(i);
+    };
+    if let Some((_, list)) = &mut rule.for_each {
+        take(list);
+    }
+    for (_, ir) in &mut rule.lets {
+        take(ir);
+    }
+    if let Some(a) = &mut rule.applies_if {
+        take(a);
+    }
+    take(&mut rule.when);
+    for part in &mut rule.message {
+        if let MsgPart::Hole(ir, _) = part {
+            take(ir);
+        }
+    }
+    if let Some(d) = &mut rule.deadline {
+        take(d);
+    }
+}
+
+fn any_contains(ir: Ir) -> Ir {
+    let Ir::Macro(kind @ (MacroKind::Exists | MacroKind::None), list, slot, body) = &ir else {
+        return ir;
+    };
+    let Ir::Const(Value::List(words)) = list.as_ref() else {
+        return ir;
+    };
+    let Some(words) = words
+        .iter()
+        .map(|w| w.as_str())
+        .collect::<Option<Vec<&str>>>()
+    else {
+        return ir; // a null word makes `contains` null: keep the general form
+    };
+    let disjuncts: Vec<&Ir> = match body.as_ref() {
+        Ir::Or(items) => items.iter().collect(),
+        other => vec![other],
+    };
+    let mut haystacks = Vec::new();
+    for d in disjuncts {
+        match d {
+            Ir::Call(Builtin::ContainsStr, args) => match args.as_slice() {
+                [h, Ir::Local(s)] if s == slot && !reads_local(h, *slot) => {
+                    haystacks.push(h.clone());
+                }
+                _ => return ir,
+            },
+            _ => return ir,
+        }
+    }
+    let Ok(matcher) = aho_corasick::AhoCorasick::new(&words) else {
+        return ir;
+    };
+    Ir::AnyContains(Box::new(AnyContains {
+        haystacks,
+        matcher,
+        no_words: words.is_empty(),
+        negate: *kind == MacroKind::None,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::sync::Arc;
+
+    fn eval_on(ir: &Ir, record: &[Value]) -> Value {
+        let calendar = Calendar::empty();
+        let mut env = Env {
+            record,
+            locals: vec![Value::Null; 2],
+            as_of: NaiveDate::default(),
+            calendar: &calendar,
+            pending: vec![None; 2],
+        };
+        eval(ir, &mut env)
+    }
+
+    fn text(v: &Option<String>) -> Value {
+        v.as_deref().map_or(Value::Null, Value::str)
+    }
+
+    /// `WORDS.KIND(w, contains(record[0], w) or contains(record[1], w))`
+    fn word_search(kind: MacroKind, words: &[String], two: bool) -> Ir {
+        let contains = |slot| {
+            Ir::Call(
+                Builtin::ContainsStr,
+                vec![Ir::Field(Box::new(Ir::Record), slot), Ir::Local(0)],
+            )
+        };
+        let body = if two {
+            Ir::Or(vec![contains(0), contains(1)])
+        } else {
+            contains(0)
+        };
+        let list = Value::List(Arc::new(words.iter().map(|w| Value::str(w)).collect()));
+        Ir::Macro(kind, Box::new(Ir::Const(list)), 0, Box::new(body))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// The multi-word search gives the macro's value, nulls and empty words included.
+        #[test]
+        fn word_search_is_the_macro(
+            words in proptest::collection::vec("(|公司|有限|ab|b|集团|a)", 0..5),
+            h0 in proptest::option::of("(|某某公司|ab有限|xyz|a|集团官网)"),
+            h1 in proptest::option::of("(|某某公司|ab有限|xyz|a|集团官网)"),
+            none in any::<bool>(),
+            two in any::<bool>(),
+        ) {
+            let kind = if none { MacroKind::None } else { MacroKind::Exists };
+            let general = word_search(kind, &words, two);
+            let fast = optimize(general.clone());
+            prop_assert!(matches!(fast, Ir::AnyContains(_)));
+            let record = [text(&h0), text(&h1)];
+            prop_assert_eq!(eval_on(&fast, &record), eval_on(&general, &record));
+        }
+    }
+
+    #[test]
+    fn word_search_keeps_the_general_form_when_it_does_not_apply() {
+        // the text reads the word
+        let reads_w = Ir::Macro(
+            MacroKind::Exists,
+            Box::new(Ir::Const(Value::List(Arc::new(vec![Value::str("a")])))),
+            0,
+            Box::new(Ir::Call(
+                Builtin::ContainsStr,
+                vec![Ir::Local(0), Ir::Local(0)],
+            )),
+        );
+        assert!(matches!(optimize(reads_w), Ir::Macro(..)));
+        // a null word
+        let null_word = Ir::Macro(
+            MacroKind::Exists,
+            Box::new(Ir::Const(Value::List(Arc::new(vec![Value::Null])))),
+            0,
+            Box::new(Ir::Call(
+                Builtin::ContainsStr,
+                vec![Ir::Field(Box::new(Ir::Record), 0), Ir::Local(0)],
+            )),
+        );
+        assert!(matches!(optimize(null_word), Ir::Macro(..)));
+        // `all` is not rewritten
+        let all = word_search(MacroKind::All, &["a".to_string()], true);
+        assert!(matches!(optimize(all), Ir::Macro(..)));
+    }
 }

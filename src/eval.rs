@@ -11,7 +11,7 @@ use chrono::{Datelike, NaiveDate};
 use crate::funcs::dates::Calendar;
 use crate::funcs::{china, dates, domain, net, text};
 use crate::load::Severity;
-use crate::program::{Arith, Builtin, Cmp, Ir, MacroKind, MsgPart, Program, Rule};
+use crate::program::{AnyContains, Arith, Builtin, Cmp, Ir, MacroKind, MsgPart, Program, Rule};
 use crate::value::Value;
 
 /// What a rule found on one record (one `for_each` element).
@@ -508,6 +508,7 @@ pub fn eval(ir: &Ir, env: &mut Env<'_>) -> Value {
             v => Value::Str(Arc::from(v.render(ty))),
         },
         Ir::Macro(kind, list, slot, body) => eval_macro(*kind, list, *slot, body, env),
+        Ir::AnyContains(any) => any_contains(any, env),
         Ir::Call(f, args) => eval_call(*f, args, env),
     }
 }
@@ -551,6 +552,30 @@ fn eval_call(f: Builtin, args: &[Ir], env: &mut Env<'_>) -> Value {
         return Value::Null;
     }
     call(f, a, b2, c, env)
+}
+
+/// See [`AnyContains`]: a word in a non-null text decides; else a null text gives null.
+#[inline(never)]
+fn any_contains(any: &AnyContains, env: &mut Env<'_>) -> Value {
+    let mut unknown = false;
+    if !any.no_words {
+        for h in &any.haystacks {
+            let ho = path(h, env).is_none().then(|| eval(h, env));
+            match ho.as_ref().or_else(|| path(h, env)) {
+                Some(Value::Str(text)) => {
+                    if any.matcher.is_match(text.as_ref()) {
+                        return b(!any.negate);
+                    }
+                }
+                _ => unknown = true,
+            }
+        }
+    }
+    if unknown {
+        Value::Null
+    } else {
+        b(any.negate)
+    }
 }
 
 #[inline(never)]

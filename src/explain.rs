@@ -242,6 +242,7 @@ fn free_locals(ir: &Ir, out: &mut HashSet<usize>) {
             free_locals(a, out);
             free_locals(b, out);
         }
+        Ir::AnyContains(any) => any.haystacks.iter().for_each(|h| free_locals(h, out)),
         Ir::Macro(_, list, slot, body) => {
             free_locals(list, out);
             let mut inner = HashSet::new();

@@ -62,6 +62,20 @@ pub enum Ir {
     /// `string(x)` and message holes: render with the static type.
     Render(Box<Ir>, Type),
     Macro(MacroKind, Box<Ir>, usize, Box<Ir>),
+    /// `exists`/`none` over constant words, each tested with `contains` on texts that do
+    /// not depend on the word (built by [`crate::compile::optimize`]).
+    AnyContains(Box<AnyContains>),
+}
+
+/// `WORDS.exists(w, contains(H1, w) or contains(H2, w) ...)` as one multi-word search of
+/// each text. Kleene logic as the macro: true when a non-null text contains a word; else null
+/// when a text is null and there is a word; else false (`none`: negated).
+#[derive(Debug, Clone)]
+pub struct AnyContains {
+    pub haystacks: Vec<Ir>,
+    pub matcher: aho_corasick::AhoCorasick,
+    pub no_words: bool,
+    pub negate: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
