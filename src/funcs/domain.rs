@@ -15,7 +15,9 @@ const PSL_TEXT: &str = include_str!("../data/public_suffix_list.dat");
 #[derive(Clone, Debug)]
 pub struct DomainName {
     ascii: String,
-    unicode: String,
+    /// `None` when the Unicode form is the ASCII form (no `xn--` label): one allocation less
+    /// for the common domain.
+    unicode: Option<String>,
 }
 
 impl PartialEq for DomainName {
@@ -37,7 +39,10 @@ impl DomainName {
     fn from_ascii(ascii: String) -> Result<DomainName, String> {
         let (unicode, result) = idna::domain_to_unicode(&ascii);
         match result {
-            Ok(()) => Ok(DomainName { ascii, unicode }),
+            Ok(()) => Ok(DomainName {
+                unicode: (unicode != ascii).then_some(unicode),
+                ascii,
+            }),
             Err(_) => Err(invalid(&ascii)),
         }
     }
@@ -49,17 +54,18 @@ impl DomainName {
 
     /// The Unicode form (`例子.中国`).
     pub fn unicode(&self) -> &str {
-        &self.unicode
+        self.unicode.as_deref().unwrap_or(&self.ascii)
     }
 
     /// The last label, in Unicode.
     pub fn tld(&self) -> &str {
-        self.unicode.rsplit('.').next().unwrap_or(&self.unicode)
+        let u = self.unicode();
+        u.rsplit('.').next().unwrap_or(u)
     }
 
     /// The labels, in Unicode, left to right.
     pub fn labels(&self) -> Vec<&str> {
-        self.unicode.split('.').collect()
+        self.unicode().split('.').collect()
     }
 
     /// Whether any label is an internationalised (`xn--`) label.
@@ -71,7 +77,7 @@ impl DomainName {
 impl std::fmt::Display for DomainName {
     /// The Unicode form, as messages render domains.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.unicode)
+        f.write_str(self.unicode())
     }
 }
 
@@ -113,25 +119,24 @@ fn ascii_fast_path(s: &str) -> Option<Result<DomainName, String>> {
         return None;
     }
     let name = s.strip_suffix('.').unwrap_or(s);
-    let lower = name.to_ascii_lowercase();
-    let mut ok = !lower.is_empty() && lower.len() <= 253;
-    for label in lower.split('.') {
-        if label.starts_with("xn--") {
+    let mut ok = !name.is_empty() && name.len() <= 253;
+    for label in name.split('.') {
+        let b = label.as_bytes();
+        if b.len() >= 4 && b.get(..4).is_some_and(|p| p.eq_ignore_ascii_case(b"xn--")) {
             return None;
         }
-        let b = label.as_bytes();
         ok &= !b.is_empty()
             && b.len() <= 63
             && b.iter()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+                .all(|c| c.is_ascii_alphanumeric() || *c == b'-')
             && b.first() != Some(&b'-')
             && b.last() != Some(&b'-')
             && b.get(2..4) != Some(b"--");
     }
     Some(if ok {
         Ok(DomainName {
-            unicode: lower.clone(),
-            ascii: lower,
+            ascii: name.to_ascii_lowercase(),
+            unicode: None,
         })
     } else {
         Err(invalid(s))
