@@ -288,6 +288,19 @@ fn arith(op: Arith, a: Value, b: Value) -> Value {
 
 static NULL: Value = Value::Null;
 
+/// Whether [`path`] gives a value for `ir` (decided from its shape, without lookups).
+fn borrowable(ir: &Ir, env: &Env<'_>) -> bool {
+    match ir {
+        Ir::Const(_) => true,
+        Ir::Local(i) => !env.pending.get(*i).is_some_and(Option::is_some),
+        Ir::Field(base, _) => matches!(base.as_ref(), Ir::Record) || borrowable(base, env),
+        Ir::MapGet(base, key) | Ir::Index(base, key) => {
+            borrowable(base, env) && borrowable(key, env)
+        }
+        _ => false,
+    }
+}
+
 /// A field chain, local or constant read in place (no clone); `None` for anything that must be
 /// computed (including a `let` not evaluated yet).
 fn path<'e>(ir: &'e Ir, env: &'e Env<'_>) -> Option<&'e Value> {
@@ -308,6 +321,30 @@ fn path<'e>(ir: &'e Ir, env: &'e Env<'_>) -> Option<&'e Value> {
                 },
             };
             Some(obj.get(*slot).unwrap_or(&NULL))
+        }
+        // a table row by a key that is itself a path (`tables.provinces[subject.province]`)
+        Ir::MapGet(base, key) => {
+            let Value::Map(m) = path(base, env)? else {
+                return path(key, env).map(|_| &NULL);
+            };
+            match path(key, env)? {
+                Value::Str(k) => Some(m.get(k.as_ref()).unwrap_or(&NULL)),
+                _ => Some(&NULL),
+            }
+        }
+        Ir::Index(base, index) => {
+            let Value::List(l) = path(base, env)? else {
+                return path(index, env).map(|_| &NULL);
+            };
+            match path(index, env)? {
+                Value::Int(i) => Some(
+                    usize::try_from(*i)
+                        .ok()
+                        .and_then(|i| l.get(i))
+                        .unwrap_or(&NULL),
+                ),
+                _ => Some(&NULL),
+            }
         }
         _ => None,
     }
@@ -342,6 +379,9 @@ pub fn eval(ir: &Ir, env: &mut Env<'_>) -> Value {
             }
         }
         Ir::Index(base, index) => {
+            if let Some(v) = path(ir, env) {
+                return v.clone();
+            }
             let (l, i) = (eval(base, env), eval(index, env));
             match (l, i) {
                 (Value::List(l), Value::Int(i)) => usize::try_from(i)
@@ -352,6 +392,9 @@ pub fn eval(ir: &Ir, env: &mut Env<'_>) -> Value {
             }
         }
         Ir::MapGet(base, key) => {
+            if let Some(v) = path(ir, env) {
+                return v.clone();
+            }
             let (m, k) = (eval(base, env), eval(key, env));
             match (m, k) {
                 (Value::Map(m), Value::Str(k)) => m.get(k.as_ref()).cloned().unwrap_or_default(),
@@ -377,8 +420,8 @@ pub fn eval(ir: &Ir, env: &mut Env<'_>) -> Value {
         }
         Ir::Cmp(op, x, y) => {
             // operands that are fields or locals are compared in place, without a clone
-            let xo = path(x, env).is_none().then(|| eval(x, env));
-            let yo = path(y, env).is_none().then(|| eval(y, env));
+            let xo = (!borrowable(x, env)).then(|| eval(x, env));
+            let yo = (!borrowable(y, env)).then(|| eval(y, env));
             let x = xo.as_ref().or_else(|| path(x, env)).unwrap_or(&NULL);
             let y = yo.as_ref().or_else(|| path(y, env)).unwrap_or(&NULL);
             match op {
@@ -406,7 +449,7 @@ pub fn eval(ir: &Ir, env: &mut Env<'_>) -> Value {
             }
         }
         Ir::InStrSet(x, set) => {
-            let xo = path(x, env).is_none().then(|| eval(x, env));
+            let xo = (!borrowable(x, env)).then(|| eval(x, env));
             match xo.as_ref().or_else(|| path(x, env)) {
                 Some(Value::Str(s)) => b(set.contains(s)),
                 _ => Value::Null,
@@ -531,7 +574,7 @@ fn eval_call(f: Builtin, args: &[Ir], env: &mut Env<'_>) -> Value {
     // arguments that are fields or locals are read in place; the rest are computed first
     let mut owned: [Option<Value>; 3] = Default::default();
     for (i, a) in args.iter().enumerate() {
-        if path(a, env).is_none() {
+        if !borrowable(a, env) {
             let v = eval(a, env);
             if v.is_null() {
                 return Value::Null;
@@ -548,7 +591,7 @@ fn eval_call(f: Builtin, args: &[Ir], env: &mut Env<'_>) -> Value {
         }
     };
     let (a, b2, c) = (arg(0), arg(1), arg(2));
-    if args.iter().enumerate().any(|(i, _)| arg(i).is_null()) {
+    if [a, b2, c].iter().take(args.len()).any(|v| v.is_null()) {
         return Value::Null;
     }
     call(f, a, b2, c, env)
@@ -560,7 +603,7 @@ fn any_contains(any: &AnyContains, env: &mut Env<'_>) -> Value {
     let mut unknown = false;
     if !any.no_words {
         for h in &any.haystacks {
-            let ho = path(h, env).is_none().then(|| eval(h, env));
+            let ho = (!borrowable(h, env)).then(|| eval(h, env));
             match ho.as_ref().or_else(|| path(h, env)) {
                 Some(Value::Str(text)) => {
                     if any.matcher.is_match(text.as_ref()) {

@@ -127,8 +127,7 @@ fn ascii_fast_path(s: &str) -> Option<Result<DomainName, String>> {
         }
         ok &= !b.is_empty()
             && b.len() <= 63
-            && b.iter()
-                .all(|c| c.is_ascii_alphanumeric() || *c == b'-')
+            && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-')
             && b.first() != Some(&b'-')
             && b.last() != Some(&b'-')
             && b.get(2..4) != Some(b"--");
