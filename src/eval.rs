@@ -39,8 +39,8 @@ pub struct Outcome {
 }
 
 /// The evaluation context of one record.
-pub struct Env<'a> {
-    pub record: &'a [Value],
+pub struct Env<'a, 'r> {
+    pub record: &'r [Value],
     pub locals: Vec<Value>,
     pub as_of: NaiveDate,
     pub calendar: &'a Calendar,
@@ -49,8 +49,8 @@ pub struct Env<'a> {
     pub pending: Vec<Option<&'a Ir>>,
 }
 
-impl<'a> Env<'a> {
-    pub fn new(program: &'a Program, record: &'a [Value], as_of: NaiveDate) -> Env<'a> {
+impl<'a, 'r> Env<'a, 'r> {
+    pub fn new(program: &'a Program, record: &'r [Value], as_of: NaiveDate) -> Env<'a, 'r> {
         Env {
             record,
             locals: Vec::new(),
@@ -61,15 +61,44 @@ impl<'a> Env<'a> {
     }
 }
 
+/// Buffers an evaluation reuses from one record to the next (a worker keeps one).
+#[derive(Default)]
+pub struct Scratch<'p> {
+    locals: Vec<Value>,
+    pending: Vec<Option<&'p Ir>>,
+}
+
 /// Evaluates the rules whose indices are in `rules` (in that order) on a record.
 pub fn evaluate(program: &Program, rules: &[usize], record: &[Value], as_of: NaiveDate) -> Outcome {
+    evaluate_in(program, rules, record, as_of, &mut Scratch::default())
+}
+
+/// [`evaluate`] with reused buffers.
+pub fn evaluate_in<'p>(
+    program: &'p Program,
+    rules: &[usize],
+    record: &[Value],
+    as_of: NaiveDate,
+    scratch: &mut Scratch<'p>,
+) -> Outcome {
     let mut env = Env::new(program, record, as_of);
+    env.locals = std::mem::take(&mut scratch.locals);
+    env.pending = std::mem::take(&mut scratch.pending);
+    let out = evaluate_env(program, rules, &mut env);
+    env.locals.clear();
+    env.pending.clear();
+    scratch.locals = std::mem::take(&mut env.locals);
+    scratch.pending = std::mem::take(&mut env.pending);
+    out
+}
+
+fn evaluate_env<'p>(program: &'p Program, rules: &[usize], env: &mut Env<'p, '_>) -> Outcome {
     let mut out = Outcome::default();
     for &ri in rules {
         let Some(rule) = program.rules.get(ri) else {
             continue;
         };
-        let undetermined = eval_rule(rule, ri, &mut env, &mut out.findings);
+        let undetermined = eval_rule(rule, ri, env, &mut out.findings);
         if undetermined > 0 {
             out.undetermined.push((ri, undetermined));
         }
@@ -81,7 +110,7 @@ pub fn evaluate(program: &Program, rules: &[usize], record: &[Value], as_of: Nai
 pub fn eval_rule<'a>(
     rule: &'a Rule,
     index: usize,
-    env: &mut Env<'a>,
+    env: &mut Env<'a, '_>,
     findings: &mut Vec<Finding>,
 ) -> u32 {
     env.locals.clear();
@@ -116,7 +145,7 @@ fn eval_element<'a>(
     rule: &'a Rule,
     index: usize,
     element: Option<usize>,
-    env: &mut Env<'a>,
+    env: &mut Env<'a, '_>,
     undetermined: &mut u32,
 ) -> Option<Finding> {
     // lets are evaluated on first use (see `Env::pending`)
@@ -156,7 +185,7 @@ fn eval_element<'a>(
     })
 }
 
-pub fn render_message(parts: &[MsgPart], env: &mut Env<'_>) -> String {
+pub fn render_message(parts: &[MsgPart], env: &mut Env<'_, '_>) -> String {
     let mut out = String::new();
     for p in parts {
         match p {
@@ -289,7 +318,7 @@ fn arith(op: Arith, a: Value, b: Value) -> Value {
 static NULL: Value = Value::Null;
 
 /// Whether [`path`] gives a value for `ir` (decided from its shape, without lookups).
-fn borrowable(ir: &Ir, env: &Env<'_>) -> bool {
+fn borrowable(ir: &Ir, env: &Env<'_, '_>) -> bool {
     match ir {
         Ir::Const(_) => true,
         Ir::Local(i) => !env.pending.get(*i).is_some_and(Option::is_some),
@@ -303,7 +332,7 @@ fn borrowable(ir: &Ir, env: &Env<'_>) -> bool {
 
 /// A field chain, local or constant read in place (no clone); `None` for anything that must be
 /// computed (including a `let` not evaluated yet).
-fn path<'e>(ir: &'e Ir, env: &'e Env<'_>) -> Option<&'e Value> {
+fn path<'e>(ir: &'e Ir, env: &'e Env<'_, '_>) -> Option<&'e Value> {
     match ir {
         Ir::Const(v) => Some(v),
         Ir::Local(i) => {
@@ -351,7 +380,7 @@ fn path<'e>(ir: &'e Ir, env: &'e Env<'_>) -> Option<&'e Value> {
 }
 
 /// Evaluates an expression.
-pub fn eval(ir: &Ir, env: &mut Env<'_>) -> Value {
+pub fn eval(ir: &Ir, env: &mut Env<'_, '_>) -> Value {
     match ir {
         Ir::Const(v) => v.clone(),
         Ir::Record => Value::Object(Arc::new(env.record.to_vec())),
@@ -558,7 +587,7 @@ pub fn eval(ir: &Ir, env: &mut Env<'_>) -> Value {
 
 /// A built-in call (out of line, to keep `eval`'s frame small).
 #[inline(never)]
-fn eval_call(f: Builtin, args: &[Ir], env: &mut Env<'_>) -> Value {
+fn eval_call(f: Builtin, args: &[Ir], env: &mut Env<'_, '_>) -> Value {
     if f == Builtin::IsNull {
         return b(args.first().is_none_or(|a| eval(a, env).is_null()));
     }
@@ -599,7 +628,7 @@ fn eval_call(f: Builtin, args: &[Ir], env: &mut Env<'_>) -> Value {
 
 /// See [`AnyContains`]: a word in a non-null text decides; else a null text gives null.
 #[inline(never)]
-fn any_contains(any: &AnyContains, env: &mut Env<'_>) -> Value {
+fn any_contains(any: &AnyContains, env: &mut Env<'_, '_>) -> Value {
     let mut unknown = false;
     if !any.no_words {
         for h in &any.haystacks {
@@ -622,12 +651,12 @@ fn any_contains(any: &AnyContains, env: &mut Env<'_>) -> Value {
 }
 
 #[inline(never)]
-fn eval_macro(kind: MacroKind, list: &Ir, slot: usize, body: &Ir, env: &mut Env<'_>) -> Value {
+fn eval_macro(kind: MacroKind, list: &Ir, slot: usize, body: &Ir, env: &mut Env<'_, '_>) -> Value {
     let Value::List(items) = eval(list, env) else {
         return Value::Null;
     };
     let saved = env.locals.get(slot).cloned().unwrap_or_default();
-    let set = |env: &mut Env<'_>, v: &Value| {
+    let set = |env: &mut Env<'_, '_>, v: &Value| {
         if let Some(s) = env.locals.get_mut(slot) {
             *s = v.clone();
         }
@@ -734,7 +763,7 @@ fn extreme(items: &[Value], want: Ordering) -> Value {
 
 /// Calls a built-in on non-null arguments (null handling is done by the caller).
 #[inline(never)]
-fn call(f: Builtin, a: &Value, b2: &Value, c: &Value, env: &Env<'_>) -> Value {
+fn call(f: Builtin, a: &Value, b2: &Value, c: &Value, env: &Env<'_, '_>) -> Value {
     use Builtin as F;
     use Value as V;
     match (f, a, b2, c) {

@@ -288,7 +288,7 @@ struct Ctx<'p, 'r> {
     nodes: &'p [TraceNode],
     /// The rule's own slots (`for_each` variable and `let` values); any other is a macro's.
     rule_slots: HashSet<usize>,
-    env: Env<'r>,
+    env: Env<'r, 'r>,
 }
 
 impl Ctx<'_, '_> {

@@ -11,7 +11,7 @@ use std::time::Instant;
 use chrono::NaiveDate;
 use rayon::prelude::*;
 
-use crate::eval::{evaluate, Finding};
+use crate::eval::{evaluate_in, Finding};
 use crate::input::convert::{record_from_json, slot_value, Ctx, FieldError};
 use crate::input::{self, Chunk, EncodingChoice, Format, Raw, Recycler};
 use crate::load::Severity;
@@ -205,6 +205,7 @@ enum Converted {
 pub struct Worker<'s> {
     ctx: Ctx<'s>,
     cells: Vec<input::Cell>,
+    scratch: crate::eval::Scratch<'s>,
 }
 
 /// Converts one record of a chunk into slots, recording field errors in `w.ctx`.
@@ -351,7 +352,7 @@ fn process<'s>(
         Converted::Record(record) => {
             let line = raw.line();
             let field_errors = w.ctx.take_errors();
-            let out = evaluate(program, rules, &record, as_of);
+            let out = evaluate_in(program, rules, &record, as_of, &mut w.scratch);
             let key = (!out.findings.is_empty() || !field_errors.is_empty())
                 .then(|| record_key(program, &record, line));
             Processed::Evaluated {

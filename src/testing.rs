@@ -153,7 +153,7 @@ pub fn run_one(
 }
 
 /// Whether `when` is true for some evaluation, and false for some, where the rule applies.
-fn when_sides(rule: &Rule, env: &mut Env<'_>) -> (bool, bool) {
+fn when_sides(rule: &Rule, env: &mut Env<'_, '_>) -> (bool, bool) {
     env.locals.clear();
     env.locals.resize(rule.locals, Value::Null);
     let elements: Vec<Option<Value>> = match &rule.for_each {
