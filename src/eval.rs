@@ -769,6 +769,13 @@ fn call(f: Builtin, a: &Value, b2: &Value, c: &Value, env: &Env<'_, '_>) -> Valu
     match (f, a, b2, c) {
         (F::LenStr, V::Str(x), ..) => V::Int(text::char_len(x)),
         (F::LenList, V::List(x), ..) => int_or_null(i64::try_from(x.len()).ok()),
+        // text that has no letter to change keeps its allocation
+        (F::Lower, V::Str(x), ..) if x.is_ascii() && !x.bytes().any(|c| c.is_ascii_uppercase()) => {
+            V::Str(x.clone())
+        }
+        (F::Upper, V::Str(x), ..) if x.is_ascii() && !x.bytes().any(|c| c.is_ascii_lowercase()) => {
+            V::Str(x.clone())
+        }
         (F::Lower, V::Str(x), ..) => s(&x.to_lowercase()),
         (F::Upper, V::Str(x), ..) => s(&x.to_uppercase()),
         // unchanged text keeps its allocation

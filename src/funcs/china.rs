@@ -121,14 +121,12 @@ pub fn valid_cn_mobile(s: &str) -> bool {
 /// Splits a filing number `<abbr>ICP备<digits>号[-<digits>]` into the abbreviation and the
 /// optional site digits.
 fn parse_icp(s: &str) -> Option<(&'static str, Option<&str>)> {
-    let mut chars = s.chars();
-    let first = chars.next()?;
-    let rest = chars.as_str();
-    let abbr = ICP_ABBREVIATIONS.iter().copied().find(|a| {
-        let mut ac = a.chars();
-        ac.next() == Some(first) && ac.next().is_none()
-    })?;
-    let rest = rest.strip_prefix("ICP备")?;
+    // each abbreviation is one character: a byte-prefix test, no decoding
+    let abbr = ICP_ABBREVIATIONS
+        .iter()
+        .copied()
+        .find(|a| s.starts_with(a))?;
+    let rest = s.get(abbr.len()..)?.strip_prefix("ICP备")?;
     let digits_end = rest
         .find(|c: char| !c.is_ascii_digit())
         .unwrap_or(rest.len());
