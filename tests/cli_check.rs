@@ -6,28 +6,13 @@
     clippy::indexing_slicing
 )]
 
+mod common;
+use common::{beian, stderr, stdout};
+
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::Value;
-
-fn beian(dir: &Path, args: &[&str]) -> Output {
-    let o = Command::new(env!("CARGO_BIN_EXE_beian"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run beian");
-    assert!(!stderr(&o).contains("panicked at"), "{}", stderr(&o));
-    o
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8(o.stdout.clone()).unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8(o.stderr.clone()).unwrap()
-}
 
 fn check(files: &[(&str, &str)], args: &[&str]) -> Output {
     let dir = tempfile::tempdir().unwrap();

@@ -6,39 +6,13 @@
     clippy::indexing_slicing
 )]
 
-use std::io::Write;
+mod common;
+use common::{beian_with_stdin as beian, stderr, stdout};
+
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 use serde_json::Value;
-
-fn beian(dir: &Path, args: &[&str], stdin: Option<&str>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_beian"))
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run beian");
-    {
-        let mut input = child.stdin.take().unwrap();
-        if let Some(text) = stdin {
-            let _ = input.write_all(text.as_bytes());
-        }
-    }
-    let o = child.wait_with_output().unwrap();
-    assert!(!stderr(&o).contains("panicked at"), "{}", stderr(&o));
-    o
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8(o.stdout.clone()).unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8(o.stderr.clone()).unwrap()
-}
 
 const SCHEMA: &str = r#"
 schema:

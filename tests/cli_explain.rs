@@ -6,42 +6,11 @@
     clippy::indexing_slicing
 )]
 
-use std::io::Write;
+mod common;
+use common::{beian_with_stdin as beian, stderr, stdout};
+
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
-
-fn beian(dir: &Path, args: &[&str], stdin: Option<&str>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_beian"))
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run beian");
-    {
-        let mut input = child.stdin.take().unwrap();
-        if let Some(text) = stdin {
-            // the program may exit before it reads (a pack error)
-            let _ = input.write_all(text.as_bytes());
-        }
-    }
-    let o = child.wait_with_output().unwrap();
-    assert!(
-        !String::from_utf8_lossy(&o.stderr).contains("panicked at"),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    o
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8(o.stdout.clone()).unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8(o.stderr.clone()).unwrap()
-}
+use std::process::Output;
 
 const PACK: &str = r#"
 schema:

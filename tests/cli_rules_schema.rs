@@ -6,24 +6,11 @@
     clippy::indexing_slicing
 )]
 
+mod common;
+use common::{beian, stderr, stdout};
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn beian(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_beian"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run beian")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8(o.stdout.clone()).unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8(o.stderr.clone()).unwrap()
-}
+use std::process::Output;
 
 fn no_panic(o: &Output) {
     assert!(!stderr(o).contains("panicked at"), "{}", stderr(o));

@@ -8,24 +8,12 @@
     clippy::indexing_slicing
 )]
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod common;
+use common::beian;
+
+use std::process::Output;
 
 use beian::diag::Code;
-
-fn beian(dir: &Path, args: &[&str]) -> Output {
-    let o = Command::new(env!("CARGO_BIN_EXE_beian"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run beian");
-    assert!(
-        !String::from_utf8_lossy(&o.stderr).contains("panicked at"),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    o
-}
 
 /// A rule around `when`, with a message hole and tests, so that it raises nothing else.
 fn rule(id: &str, extra: &str, when: &str) -> String {
