@@ -550,7 +550,7 @@ impl RecordReader for CsvReader {
         }
         let mut chunk = Chunk::new(self.format, self.encoding, self.schema_plan.clone());
         let mut data = self.src.buffer(std::mem::take(&mut self.carry));
-        self.src.read_into(&mut data, BLOCK_BYTES)?;
+        self.src.fill(&mut data, BLOCK_BYTES)?;
         let at_end = self.src.at_end();
         let mut pos = 0;
         if let Some(skip) = self.skipping.take() {

@@ -233,7 +233,7 @@ impl RecordReader for JsonArrayReader {
         }
         let mut chunk = Chunk::new(Format::Json, self.encoding, None);
         let mut data = self.src.buffer(std::mem::take(&mut self.carry));
-        self.src.read_into(&mut data, BLOCK_BYTES)?;
+        self.src.fill(&mut data, BLOCK_BYTES)?;
         let at_end = self.src.at_end();
         let mut pos = 0;
         chunk.data = data;

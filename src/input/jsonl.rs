@@ -70,7 +70,7 @@ impl RecordReader for JsonlReader {
         }
         let mut chunk = Chunk::new(Format::Jsonl, self.encoding, None);
         let mut data = self.src.buffer(std::mem::take(&mut self.carry));
-        self.src.read_into(&mut data, BLOCK_BYTES)?;
+        self.src.fill(&mut data, BLOCK_BYTES)?;
         let at_end = self.src.at_end();
         let mut pos = 0;
         if let Some((line, head)) = self.skipping.take() {
