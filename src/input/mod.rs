@@ -413,6 +413,7 @@ pub fn read_all(reader: &mut dyn RecordReader) -> io::Result<Vec<Chunk>> {
 }
 
 #[cfg(test)]
+#[allow(clippy::expect_used)] // a test stops at its first failure
 mod tests {
     use super::*;
     use crate::types::{ObjectType, Type};
