@@ -536,9 +536,11 @@ pub fn to_json(node: &Node) -> serde_json::Value {
             Some(Scalar::Null) => J::Null,
             Some(Scalar::Bool(b)) => J::Bool(b),
             Some(Scalar::Int(i)) => J::from(i),
-            Some(Scalar::Float(f)) => {
-                serde_json::Number::from_f64(f).map_or_else(|| J::String(value.clone()), J::Number)
-            }
+            // a float keeps its text where JSON can write it (`12.50` for a string field)
+            Some(Scalar::Float(f)) => serde_json::from_str::<serde_json::Number>(value)
+                .ok()
+                .or_else(|| serde_json::Number::from_f64(f))
+                .map_or_else(|| J::String(value.clone()), J::Number),
             _ => J::String(value.clone()),
         },
     }

@@ -12,7 +12,7 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use serde_json::Value;
+use serde_json::{json, Value};
 
 const PACK: &str = r#"
 schema:
@@ -798,4 +798,77 @@ fn a_2_mb_record_inside_one_block_is_rejected_too() {
         format!("{{\"id\":\"{big}\",\"n\":50}}\n{{\"id\":\"c\",\"n\":50}}").as_bytes(),
     );
     assert_eq!(s.counts(), (2, 1, 1, 0));
+}
+
+#[test]
+fn a_json_number_for_a_string_field_keeps_its_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let pack = r#"
+schema:
+  key: id
+  fields: {id: string, code: string, f: float, sub: {name: string}}
+rules:
+  - {id: R-1, title: t, category: c, severity: error, when: "true", message: "code=[{code}]"}
+"#;
+    std::fs::write(dir.path().join("p.yaml"), pack).unwrap();
+    let lines = concat!(
+        r#"{"id":"a","code":12.50}"#,
+        "\n",
+        r#"{"id":"b","code":100000000000000000000,"f":1e400}"#,
+        "\n",
+        r#"{"id":"c","sub":5}"#,
+        "\n",
+        "42\n",
+    );
+    std::fs::write(dir.path().join("f.jsonl"), lines).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_beian"))
+        .current_dir(dir.path())
+        .args([
+            "scan", "-r", "p.yaml", "-f", "jsonl", "--errors", "e.jsonl", "f.jsonl",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let messages: Vec<String> = stdout
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["message"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(
+        messages,
+        [
+            "code=[12.50]",
+            "code=[100000000000000000000]",
+            "code=[null]"
+        ]
+    );
+    let errors: Vec<Value> = std::fs::read_to_string(dir.path().join("e.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let brief: Vec<(Value, Value, Value)> = errors
+        .iter()
+        .map(|e| (e["line"].clone(), e["field"].clone(), e["reason"].clone()))
+        .collect();
+    assert_eq!(
+        brief,
+        [
+            (
+                json!(2),
+                json!("f"),
+                json!("expected a `float` but found a number out of range")
+            ),
+            (
+                json!(3),
+                json!("sub"),
+                json!("expected an object but found a number")
+            ),
+            (json!(4), Value::Null, json!("not a JSON object")),
+        ]
+    );
 }

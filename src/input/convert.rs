@@ -238,8 +238,26 @@ impl<'de, 's> Visitor<'de> for RootVisitor<'_, 's> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-        read_object(map, self.schema, self.ctx, true)
+        match read_object(map, self.schema, self.ctx, true)? {
+            ObjectRead::Object(slots) => Ok(slots),
+            ObjectRead::Number(_) => Err(de::Error::invalid_type(
+                de::Unexpected::Other("number"),
+                &"a JSON object",
+            )),
+        }
     }
+}
+
+/// The key under which serde_json (feature `arbitrary_precision`) hands over a number as its
+/// text: a JSON number reaches `deserialize_any` visitors as a one-entry map. This is how a
+/// number for a `string` field keeps its text as written (`12.50`, `1E5`; SPEC §3, §7).
+const NUMBER_TOKEN: &str = "$serde_json::private::Number";
+
+/// What an object-shaped value turned out to be.
+enum ObjectRead {
+    Object(Vec<Value>),
+    /// A JSON number (its text as written).
+    Number(String),
 }
 
 /// Reads an object's fields into slots; with `keep` false (an unread object) nothing is
@@ -249,7 +267,7 @@ fn read_object<'de, 's, A: MapAccess<'de>>(
     schema: &'s ObjectType,
     ctx: &mut Ctx<'s>,
     keep: bool,
-) -> Result<Vec<Value>, A::Error> {
+) -> Result<ObjectRead, A::Error> {
     let mut slots = if keep {
         vec![Value::Null; schema.fields.len()]
     } else {
@@ -260,6 +278,7 @@ fn read_object<'de, 's, A: MapAccess<'de>>(
     let mut hint = 0;
     while let Some(slot) = map.next_key_seed(KeySeed { schema, hint })? {
         match slot {
+            Some(NUMBER_SLOT) => return Ok(ObjectRead::Number(map.next_value::<String>()?)),
             None => {
                 map.next_value::<IgnoredAny>()?;
             }
@@ -283,8 +302,11 @@ fn read_object<'de, 's, A: MapAccess<'de>>(
             }
         }
     }
-    Ok(slots)
+    Ok(ObjectRead::Object(slots))
 }
+
+/// The slot [`KeySeed`] gives for [`NUMBER_TOKEN`].
+const NUMBER_SLOT: usize = usize::MAX;
 
 /// Resolves a key to its slot (None: undeclared, skipped). The search starts at `hint`, the
 /// slot after the previous key's: records of an export list their keys in one order, so the
@@ -310,6 +332,9 @@ impl<'de> Visitor<'de> for KeySeed<'_> {
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        if v == NUMBER_TOKEN {
+            return Ok(Some(NUMBER_SLOT));
+        }
         let fields = &self.schema.fields;
         let hint = self.hint.min(fields.len());
         let (before, after) = fields.split_at(hint);
@@ -340,6 +365,44 @@ impl ValueSeed<'_, '_> {
         let reason = format!("expected {} but found {what}", describe(self.ty));
         self.ctx.error(value, reason);
         Value::Null
+    }
+
+    /// A JSON number from its text as written: a `string` field keeps the text (`12.50`).
+    fn number(self, text: &str) -> Value {
+        if let Ok(i) = text.parse::<i64>() {
+            return self.int(i, text);
+        }
+        // beyond i64, or with a fraction or an exponent (`float` keeps the text for a string)
+        let v = text.parse::<f64>().unwrap_or(f64::INFINITY);
+        self.float(v, text)
+    }
+
+    fn int(self, v: i64, text: &str) -> Value {
+        match self.ty {
+            Type::Int => Value::Int(v),
+            Type::Float => Value::Float(v as f64),
+            Type::Str if !self.keep => Value::Null,
+            Type::Str => Value::str(text),
+            Type::Bool if v == 0 || v == 1 => Value::Bool(v == 1),
+            _ => self.bad(text.to_string(), "a number"),
+        }
+    }
+
+    fn float(self, v: f64, text: &str) -> Value {
+        match self.ty {
+            Type::Str if !self.keep => Value::Null,
+            Type::Str => Value::str(text),
+            _ if !v.is_finite() => self.bad(text.to_string(), "a number out of range"),
+            Type::Float => Value::Float(v),
+            Type::Int if v.fract() == 0.0 => {
+                if (-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&v) {
+                    Value::Int(v as i64)
+                } else {
+                    self.bad(text.to_string(), "a number out of range")
+                }
+            }
+            _ => self.bad(text.to_string(), "a number"),
+        }
     }
 }
 
@@ -374,40 +437,16 @@ impl<'de, 's> Visitor<'de> for ValueSeed<'_, 's> {
     }
 
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<Value, E> {
-        Ok(match self.ty {
-            Type::Int => Value::Int(v),
-            Type::Float => Value::Float(v as f64),
-            Type::Str if !self.keep => Value::Null,
-            Type::Str => Value::str(&v.to_string()),
-            Type::Bool if v == 0 || v == 1 => Value::Bool(v == 1),
-            _ => self.bad(v.to_string(), "a number"),
-        })
+        Ok(self.int(v, &v.to_string()))
     }
 
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
-        match i64::try_from(v) {
-            Ok(i) => self.visit_i64(i),
-            Err(_) => Ok(match self.ty {
-                Type::Float => Value::Float(v as f64),
-                Type::Str => Value::str(&v.to_string()),
-                _ => self.bad(v.to_string(), "a number out of range"),
-            }),
-        }
+        Ok(self.number(&v.to_string()))
     }
 
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
         let text = serde_json::Number::from_f64(v).map_or_else(|| v.to_string(), |n| n.to_string());
-        Ok(match self.ty {
-            Type::Float => Value::Float(v),
-            Type::Int
-                if v.fract() == 0.0
-                    && (-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&v) =>
-            {
-                Value::Int(v as i64)
-            }
-            Type::Str => Value::str(&text),
-            _ => self.bad(text, "a number"),
-        })
+        Ok(self.float(v, &text))
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
@@ -461,17 +500,19 @@ impl<'de, 's> Visitor<'de> for ValueSeed<'_, 's> {
 
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Value, A::Error> {
         match self.ty {
-            Type::Object(o) => {
-                let slots = read_object(map, o, self.ctx, self.keep)?;
-                Ok(if self.keep {
-                    Value::Object(Arc::new(slots))
-                } else {
-                    Value::Null
-                })
-            }
+            Type::Object(o) => Ok(match read_object(map, o, self.ctx, self.keep)? {
+                ObjectRead::Number(text) => self.bad(text, "a number"),
+                ObjectRead::Object(_) if !self.keep => Value::Null,
+                ObjectRead::Object(slots) => Value::Object(Arc::new(slots)),
+            }),
             _ => {
-                let v = serde_json::Value::deserialize_map_rest(map)?;
-                Ok(self.bad(v, "an object"))
+                // a number (see `NUMBER_TOKEN`) or an object
+                use serde::Deserialize;
+                let v = serde_json::Value::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                if let serde_json::Value::Number(n) = &v {
+                    return Ok(self.number(&n.to_string()));
+                }
+                Ok(self.bad(v.to_string(), "an object"))
             }
         }
     }
@@ -485,19 +526,12 @@ fn convert_cell_json(v: &str, ty: &Type, ctx: &mut Ctx<'_>) -> Value {
 /// Reads the rest of a sequence or map as compact JSON text (for error values).
 trait Rest {
     fn deserialize_seq_rest<'de, A: SeqAccess<'de>>(seq: A) -> Result<String, A::Error>;
-    fn deserialize_map_rest<'de, A: MapAccess<'de>>(map: A) -> Result<String, A::Error>;
 }
 
 impl Rest for serde_json::Value {
     fn deserialize_seq_rest<'de, A: SeqAccess<'de>>(seq: A) -> Result<String, A::Error> {
         use serde::Deserialize;
         let v = serde_json::Value::deserialize(de::value::SeqAccessDeserializer::new(seq))?;
-        Ok(v.to_string())
-    }
-
-    fn deserialize_map_rest<'de, A: MapAccess<'de>>(map: A) -> Result<String, A::Error> {
-        use serde::Deserialize;
-        let v = serde_json::Value::deserialize(de::value::MapAccessDeserializer::new(map))?;
         Ok(v.to_string())
     }
 }
