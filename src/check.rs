@@ -187,6 +187,8 @@ struct Checker<'a> {
     diags: Vec<Diagnostic>,
     schema: Arc<ObjectType>,
     tables: HashMap<String, (Value, Type, Loc)>,
+    /// Each list table's entries, to point at a bad one (a CIDR block, a domain).
+    table_entries: HashMap<String, Vec<Loc>>,
     table_order: Vec<String>,
     used_tables: HashSet<String>,
     calendar: Arc<Calendar>,
@@ -209,6 +211,7 @@ impl<'a> Checker<'a> {
             diags: Vec::new(),
             schema,
             tables: HashMap::new(),
+            table_entries: HashMap::new(),
             table_order: Vec::new(),
             used_tables: HashSet::new(),
             calendar: Arc::new(Calendar::empty()),
@@ -276,6 +279,10 @@ impl<'a> Checker<'a> {
             }
         };
         let value = build_value(&t.data, &ty);
+        if let NodeKind::Seq(items) = &t.data.kind {
+            self.table_entries
+                .insert(t.name.clone(), items.iter().map(|i| i.loc).collect());
+        }
         self.table_order.push(t.name.clone());
         self.tables.insert(t.name.clone(), (value, ty, t.loc));
     }
@@ -1141,6 +1148,60 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// Where each element of the constant list `b` is written: its entries in a list table
+    /// (`tables.NAME`) or in a list literal; `None` when that is not known.
+    fn entry_locs(&self, b: &Expr, len: usize) -> Option<Vec<Loc>> {
+        let locs = match &b.kind {
+            ExprKind::Field(base, name) if matches!(&base.kind, ExprKind::Ident(t) if t == "tables") => {
+                self.table_entries.get(&name.name)?.clone()
+            }
+            ExprKind::List(items) => items.iter().map(|e| self.loc(&e.span)).collect(),
+            _ => return None,
+        };
+        (locs.len() == len).then_some(locs)
+    }
+
+    /// Reports every element of the constant list `b` that `ok` rejects, at the element when
+    /// its place is known (else at `b`); false when there was any.
+    fn check_entries(
+        &mut self,
+        b: &Expr,
+        items: &[Value],
+        ok: impl Fn(&str) -> bool,
+        what: &str,
+        help: &str,
+    ) -> bool {
+        let locs = self.entry_locs(b, items.len());
+        let whole = self.loc(&b.span);
+        let mut clean = true;
+        for (i, item) in items.iter().enumerate() {
+            let Value::Str(s) = item else { continue };
+            if ok(s) {
+                continue;
+            }
+            clean = false;
+            let at = locs
+                .as_ref()
+                .and_then(|l| l.get(i).copied())
+                .unwrap_or(whole);
+            // a table used by several rules is reported once
+            if self
+                .diags
+                .iter()
+                .any(|d| d.loc == Some(at) && d.code == Code::BadConstant)
+            {
+                continue;
+            }
+            self.diags.push(
+                Diagnostic::error(Code::BadConstant, format!("`{s}` is not {what}"))
+                    .at(at)
+                    .label("this entry")
+                    .help(help),
+            );
+        }
+        clean
+    }
+
     #[allow(clippy::too_many_arguments)]
     fn membership(
         &mut self,
@@ -1158,6 +1219,15 @@ impl<'a> Checker<'a> {
             (Type::Str | Type::Null, Type::Map(_)) => Some(Ir::In(Box::new(ai), Box::new(bi))),
             (Type::Ip, Type::List(e)) if matches!(e.as_ref(), Type::Str | Type::Null) => {
                 if let Ir::Const(Value::List(items)) = &bi {
+                    if !self.check_entries(
+                        b,
+                        items,
+                        |s| CidrSet::parse(std::iter::once(s)).is_ok(),
+                        "a cidr block or address",
+                        "write blocks as `47.92.0.0/14` or single addresses",
+                    ) {
+                        return None;
+                    }
                     match CidrSet::parse(items.iter().filter_map(Value::as_str)) {
                         Ok(set) => Some(Ir::InCidr(Box::new(ai), Arc::new(set))),
                         Err(why) => {
@@ -1177,6 +1247,15 @@ impl<'a> Checker<'a> {
             }
             (Type::Domain, Type::List(e)) if matches!(e.as_ref(), Type::Str | Type::Null) => {
                 if let Ir::Const(Value::List(items)) = &bi {
+                    if !self.check_entries(
+                        b,
+                        items,
+                        |s| normalize_domain_str(s).is_some(),
+                        "a valid domain name",
+                        "write domains as `example.cn` or `例子.中国`",
+                    ) {
+                        return None;
+                    }
                     let mut set = rustc_hash::FxHashSet::default();
                     for s in items.iter().filter_map(Value::as_str) {
                         match normalize_domain_str(s) {

@@ -353,3 +353,53 @@ fn lints_do_not_turn_a_good_pack_into_exit_2() {
         assert!(err.contains("warning[W007]"), "{ident}: {err}");
     }
 }
+
+#[test]
+fn every_bad_entry_of_an_address_or_domain_table_is_reported_where_it_is_written() {
+    let rules = r#"
+schema: {fields: {a: ip, d: domain}}
+rules:
+  - {id: A-1, title: t, category: c, severity: info, when: "a in tables.mainland", message: "{a}"}
+  - {id: A-2, title: t, category: c, severity: info, when: "a in tables.mainland", message: "{a}"}
+  - {id: A-3, title: t, category: c, severity: info, when: "d in tables.doms", message: "{d}"}
+  - {id: A-4, title: t, category: c, severity: info, when: "a in ['10.0.0.0/8', 'x/1']", message: "{a}"}
+"#;
+    let o = check(
+        &[
+            ("p/rules.yaml", rules),
+            (
+                "p/tables/mainland.yaml",
+                "- 10.0.0.0/8\n- \"nope\"\n- 1.2.3.4/40\n",
+            ),
+            ("p/tables/doms.yaml", "- a.cn\n- a..b\n"),
+        ],
+        &["-r", "p", "--format", "json"],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let mut got: Vec<String> = v["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["code"] == "E108")
+        .map(|d| {
+            format!(
+                "{}:{}:{} {}",
+                d["file"].as_str().unwrap(),
+                d["line"],
+                d["column"],
+                d["message"].as_str().unwrap()
+            )
+        })
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            "p/rules.yaml:7:81 `x/1` is not a cidr block or address",
+            "p/tables/doms.yaml:2:3 `a..b` is not a valid domain name",
+            "p/tables/mainland.yaml:2:3 `nope` is not a cidr block or address",
+            "p/tables/mainland.yaml:3:3 `1.2.3.4/40` is not a cidr block or address",
+        ]
+    );
+}
