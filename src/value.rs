@@ -122,7 +122,11 @@ impl Value {
             Value::Null => J::Null,
             Value::Bool(b) => J::Bool(*b),
             Value::Int(i) => J::from(*i),
-            Value::Float(f) => serde_json::Number::from_f64(*f).map_or(J::Null, J::Number),
+            // written like a message writes it (`1`, not `1.0`: SPEC §7), when JSON can
+            Value::Float(f) => serde_json::from_str::<serde_json::Number>(&render_float(*f))
+                .ok()
+                .or_else(|| serde_json::Number::from_f64(*f))
+                .map_or(J::Null, J::Number),
             Value::List(items) => {
                 let elem = match ty {
                     Type::List(t) => t.as_ref(),
