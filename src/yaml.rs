@@ -148,8 +148,10 @@ impl Node {
 fn core_schema(s: &str) -> Scalar<'_> {
     match s {
         "" | "~" | "null" | "Null" | "NULL" => return Scalar::Null,
-        "true" | "True" | "TRUE" => return Scalar::Bool(true),
-        "false" | "False" | "FALSE" => return Scalar::Bool(false),
+        // SPEC §7: "only `true`/`false` are booleans" (the core schema's `True`, `FALSE`...
+        // stay strings, like YAML 1.1's `yes`/`no`)
+        "true" => return Scalar::Bool(true),
+        "false" => return Scalar::Bool(false),
         ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
             return Scalar::Float(f64::INFINITY)
         }
@@ -586,6 +588,8 @@ mod tests {
     fn core_schema_scalars() {
         assert_eq!(core_schema("true"), Scalar::Bool(true));
         assert_eq!(core_schema("yes"), Scalar::Str("yes"));
+        assert_eq!(core_schema("True"), Scalar::Str("True"));
+        assert_eq!(core_schema("FALSE"), Scalar::Str("FALSE"));
         assert_eq!(core_schema("2026-01-01"), Scalar::Str("2026-01-01"));
         assert_eq!(core_schema("12"), Scalar::Int(12));
         assert_eq!(core_schema("-3"), Scalar::Int(-3));
