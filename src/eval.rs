@@ -227,8 +227,11 @@ fn to_float(v: Value) -> Value {
     }
 }
 
+/// A computed date; outside the years 0000-9999 (which `YYYY-MM-DD` cannot write) it is an
+/// overflow, and null like other overflows.
 fn date_or_null(d: Option<NaiveDate>) -> Value {
-    d.map_or(Value::Null, Value::Date)
+    d.filter(|d| (0..=9999).contains(&d.year()))
+        .map_or(Value::Null, Value::Date)
 }
 
 fn num(v: &Value) -> Option<f64> {
