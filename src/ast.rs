@@ -136,7 +136,7 @@ pub struct ParseError {
 
 /// How deep expressions may nest (parentheses, unary operators, postfix chains, operator chains).
 /// Past this the parser reports an error instead of risking the stack.
-pub const MAX_DEPTH: usize = 96;
+pub const MAX_DEPTH: usize = 256;
 
 /// Words that cannot be identifiers.
 pub const RESERVED: &[&str] = &["and", "or", "not", "in", "null", "true", "false"];

@@ -2266,7 +2266,7 @@ mod tests {
 
     // -- depth -----------------------------------------------------------------------------
 
-    const DEEP: &str = "expression nests too deeply (more than 96 levels)";
+    const DEEP: &str = "expression nests too deeply (more than 256 levels)";
 
     /// Runs `f` on a thread with a 256 KiB stack (small enough to catch runaway recursion in
     /// debug builds).
@@ -2288,7 +2288,7 @@ mod tests {
         let n = 10_000;
         let e = deep_err(format!("{}a{}", "(".repeat(n), ")".repeat(n)));
         assert_eq!(e.message, DEEP);
-        assert_eq!(e.span, 95..96);
+        assert_eq!(e.span, (MAX_DEPTH - 1)..MAX_DEPTH);
         assert!(is_too_deep(&e));
         assert!(e.help.is_some());
         // unclosed, too
@@ -2342,8 +2342,8 @@ mod tests {
         let n = 100_000;
         let e = deep_err(format!("a{}", ".b".repeat(n)));
         assert_eq!(e.message, DEEP);
-        // the 96th field access makes the tree 97 high
-        assert_eq!(e.span, (1 + 95 * 2)..(1 + 96 * 2));
+        // the MAX_DEPTH-th field access makes the tree one too high
+        assert_eq!(e.span, (1 + (MAX_DEPTH - 1) * 2)..(1 + MAX_DEPTH * 2));
         assert_eq!(deep_err(format!("a{}", "[0]".repeat(n))).message, DEEP);
         assert_eq!(deep_err(format!("a{}", ".f()".repeat(n))).message, DEEP);
     }
@@ -2353,8 +2353,11 @@ mod tests {
         let n = 100_000;
         let e = deep_err(format!("a{}", " + a".repeat(n)));
         assert_eq!(e.message, DEEP);
-        // the 96th `+` builds a node 97 high
-        assert_eq!(e.span, (1 + 95 * 4 + 1)..(1 + 95 * 4 + 2));
+        // the MAX_DEPTH-th `+` builds a node one too high
+        assert_eq!(
+            e.span,
+            (1 + (MAX_DEPTH - 1) * 4 + 1)..(1 + (MAX_DEPTH - 1) * 4 + 2)
+        );
         assert_eq!(deep_err(format!("a{}", " ?? a".repeat(n))).message, DEEP);
         assert_eq!(deep_err(format!("a{}", " * a".repeat(n))).message, DEEP);
         assert_eq!(deep_err(format!("a{}", " - 1 + a".repeat(n))).message, DEEP);
@@ -2383,37 +2386,66 @@ mod tests {
 
     #[test]
     fn depth_limit_is_exact() {
-        // 95 parentheses around a name: 96 levels, accepted; 96 are too many.
-        let ok = format!("{}a{}", "(".repeat(95), ")".repeat(95));
+        // MAX_DEPTH - 1 parentheses around a name: MAX_DEPTH levels, accepted; one more is too many.
+        let ok = format!(
+            "{}a{}",
+            "(".repeat(MAX_DEPTH - 1),
+            ")".repeat(MAX_DEPTH - 1)
+        );
         assert!(small_stack(move || parse_expr(&ok).is_ok()));
-        let bad = format!("{}a{}", "(".repeat(96), ")".repeat(96));
+        let bad = format!("{}a{}", "(".repeat(MAX_DEPTH), ")".repeat(MAX_DEPTH));
         assert_eq!(deep_err(bad).message, DEEP);
 
-        // 95 field accesses: a tree 96 high, accepted, and dropped on a small stack.
-        let ok = format!("a{}", ".b".repeat(95));
+        // MAX_DEPTH - 1 field accesses: a tree MAX_DEPTH high, accepted, and dropped on a small stack.
+        let ok = format!("a{}", ".b".repeat(MAX_DEPTH - 1));
         assert!(small_stack(move || parse_expr(&ok).is_ok()));
-        assert_eq!(deep_err(format!("a{}", ".b".repeat(96))).message, DEEP);
+        assert_eq!(
+            deep_err(format!("a{}", ".b".repeat(MAX_DEPTH))).message,
+            DEEP
+        );
 
-        // 96 terms: 95 `+` nodes.
-        let ok = format!("a{}", " + a".repeat(95));
+        // MAX_DEPTH terms: MAX_DEPTH - 1 `+` nodes.
+        let ok = format!("a{}", " + a".repeat(MAX_DEPTH - 1));
         assert!(small_stack(move || parse_expr(&ok).is_ok()));
-        assert_eq!(deep_err(format!("a{}", " + a".repeat(96))).message, DEEP);
+        assert_eq!(
+            deep_err(format!("a{}", " + a".repeat(MAX_DEPTH))).message,
+            DEEP
+        );
 
-        // 95 prefix operators
-        let ok = format!("{}a", "-".repeat(95));
+        // MAX_DEPTH - 1 prefix operators
+        let ok = format!("{}a", "-".repeat(MAX_DEPTH - 1));
         assert!(small_stack(move || parse_expr(&ok).is_ok()));
-        assert_eq!(deep_err(format!("{}a", "-".repeat(96))).message, DEEP);
+        assert_eq!(
+            deep_err(format!("{}a", "-".repeat(MAX_DEPTH))).message,
+            DEEP
+        );
 
         // mixed nesting counts every level
-        let ok = format!("{}a{}", "-[".repeat(47), "]".repeat(47));
+        let ok = format!(
+            "{}a{}",
+            "-[".repeat(MAX_DEPTH / 2 - 1),
+            "]".repeat(MAX_DEPTH / 2 - 1)
+        );
         assert!(small_stack(move || parse_expr(&ok).is_ok()));
-        let bad = format!("{}a{}", "-[".repeat(48), "]".repeat(48));
+        let bad = format!(
+            "{}a{}",
+            "-[".repeat(MAX_DEPTH / 2),
+            "]".repeat(MAX_DEPTH / 2)
+        );
         assert_eq!(deep_err(bad).message, DEEP);
 
         // right-leaning chains through precedence: `a + (b + (c ...))` via parentheses
-        let ok = format!("{}a{}", "a + (".repeat(47), ")".repeat(47));
+        let ok = format!(
+            "{}a{}",
+            "a + (".repeat(MAX_DEPTH / 2 - 1),
+            ")".repeat(MAX_DEPTH / 2 - 1)
+        );
         assert!(small_stack(move || parse_expr(&ok).is_ok()));
-        let bad = format!("{}a{}", "a + (".repeat(48), ")".repeat(48));
+        let bad = format!(
+            "{}a{}",
+            "a + (".repeat(MAX_DEPTH / 2),
+            ")".repeat(MAX_DEPTH / 2)
+        );
         assert_eq!(deep_err(bad).message, DEEP);
     }
 

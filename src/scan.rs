@@ -478,6 +478,8 @@ pub fn run(
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.threads)
         .thread_name(|i| format!("beian-worker-{i}"))
+        // evaluation recurses once per nesting level (at most `ast::MAX_DEPTH`)
+        .stack_size(8 << 20)
         .build()
         .map_err(|e| InputError {
             path: "threads".into(),

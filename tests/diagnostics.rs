@@ -88,7 +88,7 @@ fn case(code: Code) -> Case {
         Code::TooDeep => check(pack(&rule(
             "A-1",
             "",
-            &format!("{}n{} > 1", "(".repeat(120), ")".repeat(120)),
+            &format!("{}n{} > 1", "(".repeat(300), ")".repeat(300)),
         ))),
         Code::UnknownRule => Case {
             files: vec![
