@@ -240,6 +240,7 @@ fn run_case(
         as_of,
         calendar: &compiled.program.calendar,
         pending: Vec::new(),
+        captures: Vec::new(),
     };
     let value = eval(&compiled.ir, &mut env);
     let got = value.to_json(&compiled.ty);

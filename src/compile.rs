@@ -51,6 +51,7 @@ pub fn fold(ir: Ir, calendar: &Calendar) -> Ir {
         as_of: NaiveDate::default(),
         calendar,
         pending: Vec::new(),
+        captures: Vec::new(),
     };
     let mut env = program_free_env;
     let v: Value = eval(&ir, &mut env);
@@ -200,6 +201,7 @@ mod tests {
             as_of: NaiveDate::default(),
             calendar: &calendar,
             pending: vec![None; 2],
+            captures: Vec::new(),
         };
         eval(ir, &mut env)
     }

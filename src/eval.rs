@@ -47,9 +47,25 @@ pub struct Env<'a, 'r> {
     /// `let` values not computed yet: a let is evaluated when first read (lets are pure, so
     /// this is unobservable), so a rule whose `applies_if` is false costs only that test.
     pub pending: Vec<Option<&'a Ir>>,
+    /// Capture-group buffers of the regexes `capture` used, by regex address (kept per worker
+    /// through [`Scratch`], so a capture allocates only its result).
+    pub captures: Vec<(usize, regex::CaptureLocations)>,
 }
 
 impl<'a, 'r> Env<'a, 'r> {
+    /// The capture buffer for `re`.
+    fn capture_locations(&mut self, re: &regex::Regex) -> Option<&mut regex::CaptureLocations> {
+        let key = std::ptr::from_ref(re) as usize;
+        let at = match self.captures.iter().position(|(k, _)| *k == key) {
+            Some(i) => i,
+            None => {
+                self.captures.push((key, re.capture_locations()));
+                self.captures.len() - 1
+            }
+        };
+        self.captures.get_mut(at).map(|(_, l)| l)
+    }
+
     pub fn new(program: &'a Program, record: &'r [Value], as_of: NaiveDate) -> Env<'a, 'r> {
         Env {
             record,
@@ -57,6 +73,7 @@ impl<'a, 'r> Env<'a, 'r> {
             as_of,
             calendar: &program.calendar,
             pending: Vec::new(),
+            captures: Vec::new(),
         }
     }
 }
@@ -66,6 +83,7 @@ impl<'a, 'r> Env<'a, 'r> {
 pub struct Scratch<'p> {
     locals: Vec<Value>,
     pending: Vec<Option<&'p Ir>>,
+    captures: Vec<(usize, regex::CaptureLocations)>,
 }
 
 /// Evaluates the rules whose indices are in `rules` (in that order) on a record.
@@ -84,11 +102,13 @@ pub fn evaluate_in<'p>(
     let mut env = Env::new(program, record, as_of);
     env.locals = std::mem::take(&mut scratch.locals);
     env.pending = std::mem::take(&mut scratch.pending);
+    env.captures = std::mem::take(&mut scratch.captures);
     let out = evaluate_env(program, rules, &mut env);
     env.locals.clear();
     env.pending.clear();
     scratch.locals = std::mem::take(&mut env.locals);
     scratch.pending = std::mem::take(&mut env.pending);
+    scratch.captures = std::mem::take(&mut env.captures);
     out
 }
 
@@ -559,10 +579,17 @@ pub fn eval(ir: &Ir, env: &mut Env<'_, '_>) -> Value {
             _ => Value::Null,
         },
         Ir::Capture(x, re, n) => match (eval(x, env), eval(n, env)) {
-            (Value::Str(s), Value::Int(n)) => usize::try_from(n)
-                .ok()
-                .and_then(|n| re.captures(&s).and_then(|c| c.get(n)))
-                .map_or(Value::Null, |m| Value::str(m.as_str())),
+            (Value::Str(s), Value::Int(n)) => {
+                let (Ok(n), Some(locs)) = (usize::try_from(n), env.capture_locations(re)) else {
+                    return Value::Null;
+                };
+                match re.captures_read(locs, &s).and_then(|_| locs.get(n)) {
+                    // the whole text: shared, not copied
+                    Some((0, end)) if end == s.len() => Value::Str(s),
+                    Some((start, end)) => s.get(start..end).map_or(Value::Null, Value::str),
+                    None => Value::Null,
+                }
+            }
             _ => Value::Null,
         },
         Ir::Join(l, sep, elem) => match (eval(l, env), eval(sep, env)) {
@@ -928,6 +955,7 @@ mod tests {
             as_of: NaiveDate::default(),
             calendar: &calendar,
             pending: Vec::new(),
+            captures: Vec::new(),
         };
         eval(ir, &mut env)
     }
