@@ -304,3 +304,33 @@ fn records_that_do_not_read_are_not_differences() {
     let o = diff(dir.path(), &["bad.jsonl"], None);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }
+
+#[test]
+fn json_and_csv_formats_hold_the_same_changes() {
+    let dir = setup(
+        &format!("{SCHEMA}{BASE_RULES}"),
+        &format!("{SCHEMA}{HEAD_RULES}"),
+    );
+    let jsonl = lines(&diff(dir.path(), &["in.jsonl", "more.jsonl"], None));
+    let o = diff(dir.path(), &["-f", "json", "in.jsonl", "more.jsonl"], None);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let doc: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(doc["findings"].as_array().unwrap(), &jsonl);
+    assert_eq!(
+        doc["summary"],
+        serde_json::json!({"added": 3, "removed": 3, "changed": 3})
+    );
+    let o = diff(dir.path(), &["-f", "csv", "in.jsonl", "more.jsonl"], None);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let text = stdout(&o);
+    let rows: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        rows[0],
+        "source,line,record,rule,category,severity,element,message,deadline,days_left,overdue,change"
+    );
+    assert_eq!(rows.len(), 1 + jsonl.len());
+    for (row, v) in rows[1..].iter().zip(&jsonl) {
+        assert!(row.ends_with(v["change"].as_str().unwrap()), "{row}");
+        assert!(row.contains(v["rule"].as_str().unwrap()), "{row}");
+    }
+}

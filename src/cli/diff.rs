@@ -22,8 +22,8 @@ pub struct Args {
     /// Reference date (default: today in UTC+8).
     #[arg(long = "as-of", value_name = "DATE", value_parser = super::parse_date_arg)]
     pub as_of: Option<chrono::NaiveDate>,
-    /// Output: jsonl (default when not a terminal) or table.
-    #[arg(short = 'f', long = "format", value_name = "FORMAT", value_parser = ["jsonl", "table"])]
+    /// Output: jsonl (default when not a terminal), json, csv or table.
+    #[arg(short = 'f', long = "format", value_name = "FORMAT", value_parser = ["jsonl", "json", "csv", "table"])]
     pub format: Option<String>,
     /// Input files.
     #[arg(value_name = "INPUT", required = true)]
@@ -207,25 +207,11 @@ pub fn run(args: Args) -> i32 {
         }
     };
     let changes = compare(&base, &head, &args.inputs, a, b);
-    let table = match args.format.as_deref() {
-        Some("table") => true,
-        Some(_) => false,
-        None => super::stdout_is_terminal(),
+    let format = match args.format.as_deref() {
+        Some(f) => f,
+        None if super::stdout_is_terminal() => "table",
+        None => "jsonl",
     };
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
-    if table {
-        let _ = out.write_all(render_table(&changes).as_bytes());
-    } else {
-        for c in &changes {
-            let mut v = serde_json::to_value(&c.finding).unwrap_or_default();
-            if let Some(m) = v.as_object_mut() {
-                m.insert("change".into(), c.change.into());
-            }
-            let _ = writeln!(out, "{}", serde_json::to_string(&v).unwrap_or_default());
-        }
-    }
-    let _ = out.flush();
     let (mut added, mut removed, mut changed) = (0, 0, 0);
     for c in &changes {
         match c.change {
@@ -234,6 +220,26 @@ pub fn run(args: Args) -> i32 {
             _ => changed += 1,
         }
     }
+    let text = match format {
+        "table" => render_table(&changes),
+        "csv" => render_csv(&changes),
+        "json" => {
+            // like `scan -f json`: the findings, then counts
+            let doc = serde_json::json!({
+                "findings": changes.iter().map(change_json).collect::<Vec<_>>(),
+                "summary": {"added": added, "removed": removed, "changed": changed},
+            });
+            format!("{}\n", serde_json::to_string(&doc).unwrap_or_default())
+        }
+        _ => changes
+            .iter()
+            .map(|c| format!("{}\n", change_json(c)))
+            .collect(),
+    };
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let _ = out.write_all(text.as_bytes());
+    let _ = out.flush();
     crate::cli::err(&format!(
         "beian diff: {added} added, {removed} removed, {changed} changed"
     ));
@@ -249,6 +255,45 @@ fn copy_stdin() -> std::io::Result<tempfile::NamedTempFile> {
     std::io::copy(&mut std::io::stdin().lock(), tmp.as_file_mut())?;
     tmp.as_file_mut().flush()?;
     Ok(tmp)
+}
+
+/// A changed finding as JSON: the finding's keys, then `change`.
+fn change_json(c: &Change) -> serde_json::Value {
+    let mut v = serde_json::to_value(&c.finding).unwrap_or_default();
+    if let Some(m) = v.as_object_mut() {
+        m.insert("change".into(), c.change.into());
+    }
+    v
+}
+
+/// CSV like `scan -f csv` (same columns, same formula guard), with a last `change` column.
+fn render_csv(changes: &[Change]) -> String {
+    use crate::report::{csv_guard, FINDING_KEYS};
+    let mut w = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(Vec::new());
+    let mut header: Vec<&str> = FINDING_KEYS.to_vec();
+    header.push("change");
+    let _ = w.write_record(&header);
+    let cell = |v: Option<String>| v.unwrap_or_default();
+    for c in changes {
+        let f = &c.finding;
+        let _ = w.write_record([
+            csv_guard(&f.source).as_ref(),
+            &f.line.to_string(),
+            &csv_guard(&f.record),
+            &csv_guard(&f.rule),
+            &csv_guard(&f.category),
+            &csv_guard(&f.severity),
+            &cell(f.element.map(|e| e.to_string())),
+            &csv_guard(&f.message),
+            &csv_guard(&cell(f.deadline.clone())),
+            &cell(f.days_left.map(|d| d.to_string())),
+            &cell(f.overdue.map(|o| o.to_string())),
+            c.change,
+        ]);
+    }
+    String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
 }
 
 /// Counts per rule, then each change.
