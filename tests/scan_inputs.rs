@@ -872,3 +872,29 @@ rules:
         ]
     );
 }
+
+#[test]
+fn a_select_entry_that_names_no_rule_is_a_warning_with_a_hint() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = scan_in(
+        dir.path(),
+        &[("f.jsonl", br#"{"id":"a","n":11}"#)],
+        &["--select", "R-2,c", "--ignore", "cc", "f.jsonl"],
+        None,
+    );
+    assert_eq!(s.code, 1, "{}", s.stderr);
+    assert!(
+        s.stderr
+            .contains("warning: `R-2` matches no rule id, id prefix or category of the pack; did you mean `R-1`?"),
+        "{}",
+        s.stderr
+    );
+    assert!(
+        s.stderr.contains("warning: `cc` matches no rule"),
+        "{}",
+        s.stderr
+    );
+    // `c` is the category: selected, no warning
+    assert!(!s.stderr.contains("`c` matches"), "{}", s.stderr);
+    assert_eq!(s.findings.len(), 1);
+}

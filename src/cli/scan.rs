@@ -214,6 +214,27 @@ fn run_inner(args: Args) -> Result<i32, String> {
         threads: args.threads.unwrap_or(0),
     };
 
+    // a `--select`/`--ignore` entry that names nothing is most likely a typo
+    for item in opts.select.iter().chain(&opts.ignore) {
+        if !program
+            .rules
+            .iter()
+            .any(|r| crate::scan::matches_item(item, &r.id, &r.category))
+        {
+            let hint = crate::load::did_you_mean(
+                item,
+                program
+                    .rules
+                    .iter()
+                    .flat_map(|r| [r.id.as_str(), r.category.as_str()]),
+            )
+            .map(|h| format!("; {h}"))
+            .unwrap_or_default();
+            super::err(&format!(
+                "warning: `{item}` matches no rule id, id prefix or category of the pack{hint}"
+            ));
+        }
+    }
     let mut out_file = match &args.output {
         Some(p) => Some(OutFile::create(p)?),
         None => None,
