@@ -921,10 +921,22 @@ fn call(f: Builtin, a: &Value, b2: &Value, c: &Value, env: &Env<'_, '_>) -> Valu
         (F::ValidCnId, V::Str(x), ..) => b(china::valid_cn_id(x)),
         (F::ValidUscc, V::Str(x), ..) => b(china::valid_uscc(x)),
         (F::ValidCnMobile, V::Str(x), ..) => b(china::valid_cn_mobile(x)),
-        (F::IcpProvince, V::Str(x), ..) => china::icp_province(x).map_or(V::Null, s),
+        (F::IcpProvince, V::Str(x), ..) => china::icp_province(x).map_or(V::Null, province_value),
         (F::IcpSite, V::Str(x), ..) => int_or_null(china::icp_site(x)),
         _ => V::Null,
     }
+}
+
+/// A province abbreviation as a value, shared (built once) instead of allocated per call.
+fn province_value(abbr: &'static str) -> Value {
+    static VALUES: std::sync::LazyLock<rustc_hash::FxHashMap<&'static str, Value>> =
+        std::sync::LazyLock::new(|| {
+            china::ICP_ABBREVIATIONS
+                .iter()
+                .map(|a| (*a, Value::str(a)))
+                .collect()
+        });
+    VALUES.get(abbr).cloned().unwrap_or_else(|| s(abbr))
 }
 
 /// A set of strings for `x in CONSTANT_LIST`.

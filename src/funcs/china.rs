@@ -118,15 +118,28 @@ pub fn valid_cn_mobile(s: &str) -> bool {
         && bytes.iter().all(u8::is_ascii_digit)
 }
 
+/// The abbreviations by their character, sorted for a binary search.
+static BY_CHAR: std::sync::LazyLock<Vec<(char, &'static str)>> = std::sync::LazyLock::new(|| {
+    let mut v: Vec<(char, &'static str)> = ICP_ABBREVIATIONS
+        .iter()
+        .filter_map(|a| a.chars().next().map(|c| (c, *a)))
+        .collect();
+    v.sort_unstable();
+    v
+});
+
+/// The abbreviation that is the character `c`, if any.
+fn abbreviation(c: char) -> Option<&'static str> {
+    let i = BY_CHAR.binary_search_by_key(&c, |(k, _)| *k).ok()?;
+    BY_CHAR.get(i).map(|(_, a)| *a)
+}
+
 /// Splits a filing number `<abbr>ICP备<digits>号[-<digits>]` into the abbreviation and the
 /// optional site digits.
 fn parse_icp(s: &str) -> Option<(&'static str, Option<&str>)> {
-    // each abbreviation is one character: a byte-prefix test, no decoding
-    let abbr = ICP_ABBREVIATIONS
-        .iter()
-        .copied()
-        .find(|a| s.starts_with(a))?;
-    let rest = s.get(abbr.len()..)?.strip_prefix("ICP备")?;
+    let first = s.chars().next()?;
+    let abbr = abbreviation(first)?;
+    let rest = s.get(first.len_utf8()..)?.strip_prefix("ICP备")?;
     let digits_end = rest
         .find(|c: char| !c.is_ascii_digit())
         .unwrap_or(rest.len());
