@@ -133,10 +133,17 @@ pub fn eval_rule<'a>(
     env: &mut Env<'a, '_>,
     findings: &mut Vec<Finding>,
 ) -> u32 {
-    env.locals.clear();
-    env.locals.resize(rule.locals, Value::Null);
-    env.pending.clear();
-    env.pending.resize(rule.locals, None);
+    // every local is written before it is read (`for_each` and macro variables are set, lets
+    // are marked pending), so the slots need no reset; only no stale pending mark may stay
+    if env.locals.len() < rule.locals {
+        env.locals.resize(rule.locals, Value::Null);
+    }
+    if env.pending.len() < rule.locals {
+        env.pending.resize(rule.locals, None);
+    }
+    if let Some(marks) = env.pending.get_mut(..rule.locals) {
+        marks.fill(None);
+    }
     let mut undetermined = 0;
     match &rule.for_each {
         None => {
@@ -341,15 +348,25 @@ fn arith(op: Arith, a: Value, b: Value) -> Value {
 static NULL: Value = Value::Null;
 
 /// Whether [`path`] gives a value for `ir` (decided from its shape, without lookups).
+#[inline]
 fn borrowable(ir: &Ir, env: &Env<'_, '_>) -> bool {
+    // the common shapes without a call: constants, record fields, locals
     match ir {
         Ir::Const(_) => true,
         Ir::Local(i) => !env.pending.get(*i).is_some_and(Option::is_some),
-        Ir::Field(base, _) => matches!(base.as_ref(), Ir::Record) || borrowable(base, env),
+        Ir::Field(base, _) if matches!(base.as_ref(), Ir::Record) => true,
+        Ir::Field(..) | Ir::MapGet(..) | Ir::Index(..) => borrowable_deep(ir, env),
+        _ => false,
+    }
+}
+
+fn borrowable_deep(ir: &Ir, env: &Env<'_, '_>) -> bool {
+    match ir {
+        Ir::Field(base, _) => borrowable(base, env),
         Ir::MapGet(base, key) | Ir::Index(base, key) => {
             borrowable(base, env) && borrowable(key, env)
         }
-        _ => false,
+        other => borrowable(other, env),
     }
 }
 
