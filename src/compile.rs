@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 
 use crate::eval::{eval, Env};
 use crate::funcs::dates::Calendar;
-use crate::program::{AnyContains, Builtin, Ir, MacroKind, MsgPart, Rule};
+use crate::program::{AnyContains, Builtin, Cmp, Ir, MacroKind, MsgPart, Rule};
 use crate::value::Value;
 
 /// Whether every direct child of a node is a constant (and the node reads no record, local or
@@ -21,6 +21,8 @@ fn foldable(ir: &Ir) -> bool {
         // body does not read the variable (then it is a constant too)
         Ir::Macro(_, l, _, body) => c(l) && c(body),
         Ir::AnyContains(a) => a.haystacks.iter().all(c),
+        Ir::RecordPath(_) => false,
+        Ir::EqStr(_, x, _) => c(x),
         Ir::Field(x, _) | Ir::ToFloat(x) | Ir::Not(x) | Ir::Neg(x) | Ir::Render(x, _) => c(x),
         Ir::InStrSet(x, _) | Ir::InDomainSet(x, _) | Ir::InCidr(x, _) | Ir::Matches(x, _) => c(x),
         Ir::Index(a, b)
@@ -61,7 +63,8 @@ pub fn fold(ir: Ir, calendar: &Calendar) -> Ir {
 /// The direct children of a node (a macro's list and body included).
 pub fn children_mut(ir: &mut Ir) -> Vec<&mut Ir> {
     match ir {
-        Ir::Const(_) | Ir::Record | Ir::Local(_) | Ir::AsOf => Vec::new(),
+        Ir::Const(_) | Ir::Record | Ir::Local(_) | Ir::AsOf | Ir::RecordPath(_) => Vec::new(),
+        Ir::EqStr(_, x, _) => vec![x.as_mut()],
         Ir::Field(x, _)
         | Ir::ToFloat(x)
         | Ir::Not(x)
@@ -112,12 +115,50 @@ pub fn reads_local(ir: &Ir, slot: usize) -> bool {
 /// * `LIST.exists(w, contains(H, w) or contains(G, w) ...)` and `none(...)` over a constant
 ///   list of strings, where `H`, `G` do not read `w`: one Aho-Corasick search of each text
 ///   instead of a substring search per word and text ([`Ir::AnyContains`]).
+/// * a chain of fields from the record as one list of slots ([`Ir::RecordPath`]);
+/// * `x == "text"` / `x != "text"` as [`Ir::EqStr`].
 pub fn optimize(mut ir: Ir) -> Ir {
+    // a field chain is taken whole, before its inner fields are
+    if let Some(slots) = record_path(&ir) {
+        return Ir::RecordPath(slots.into_boxed_slice());
+    }
     for child in children_mut(&mut ir) {
         let c = std::mem::replace(child, Ir::Record);
         *child = optimize(c);
     }
-    any_contains(ir)
+    eq_str(any_contains(ir))
+}
+
+/// The slots of `Field(Field(Record, a), b)...`, outermost last.
+fn record_path(ir: &Ir) -> Option<Vec<usize>> {
+    let mut slots = Vec::new();
+    let mut at = ir;
+    loop {
+        match at {
+            Ir::Field(base, slot) => {
+                slots.push(*slot);
+                at = base;
+            }
+            Ir::Record if !slots.is_empty() => {
+                slots.reverse();
+                return Some(slots);
+            }
+            _ => return None,
+        }
+    }
+}
+
+/// `x == "s"`, `"s" != x`... as [`Ir::EqStr`].
+fn eq_str(ir: Ir) -> Ir {
+    let Ir::Cmp(op @ (Cmp::Eq | Cmp::Ne), x, y) = ir else {
+        return ir;
+    };
+    match (*x, *y) {
+        (other, Ir::Const(Value::Str(s))) | (Ir::Const(Value::Str(s)), other) => {
+            Ir::EqStr(op == Cmp::Ne, Box::new(other), Box::from(s.as_ref()))
+        }
+        (x, y) => Ir::Cmp(op, Box::new(x), Box::new(y)),
+    }
 }
 
 /// [`optimize`]s every expression of a rule.
@@ -245,6 +286,55 @@ mod tests {
             prop_assert!(matches!(fast, Ir::AnyContains(_)));
             let record = [text(&h0), text(&h1)];
             prop_assert_eq!(eval_on(&fast, &record), eval_on(&general, &record));
+        }
+    }
+
+    fn leaf() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            Just(Value::Null),
+            Just(Value::Int(1)),
+            "(|a|b|某)".prop_map(|s| Value::str(&s)),
+        ]
+    }
+
+    /// A record slot: a leaf, or an object of two leaves.
+    fn slot() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            leaf(),
+            (leaf(), leaf()).prop_map(|(a, b)| Value::Object(Arc::new(vec![a, b]))),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// Field chains read in one loop, and equality with a constant string, give what the
+        /// general nodes give.
+        #[test]
+        fn paths_and_string_equality_are_the_general_nodes(
+            record in proptest::collection::vec(slot(), 2),
+            outer in 0usize..3,
+            inner in 0usize..3,
+            deep in any::<bool>(),
+            text in "(|a|b|某)",
+            ne in any::<bool>(),
+            flip in any::<bool>(),
+        ) {
+            let field = Ir::Field(Box::new(Ir::Record), outer);
+            let x = if deep { Ir::Field(Box::new(field), inner) } else { field };
+            let c = Ir::Const(Value::str(&text));
+            let op = if ne { Cmp::Ne } else { Cmp::Eq };
+            let general = if flip {
+                Ir::Cmp(op, Box::new(c), Box::new(x.clone()))
+            } else {
+                Ir::Cmp(op, Box::new(x.clone()), Box::new(c))
+            };
+            let fast = optimize(general.clone());
+            prop_assert!(matches!(fast, Ir::EqStr(..)));
+            prop_assert_eq!(eval_on(&fast, &record), eval_on(&general, &record));
+            let read = optimize(x.clone());
+            prop_assert!(matches!(read, Ir::RecordPath(_)));
+            prop_assert_eq!(eval_on(&read, &record), eval_on(&x, &record));
         }
     }
 

@@ -355,6 +355,7 @@ fn borrowable(ir: &Ir, env: &Env<'_, '_>) -> bool {
         Ir::Const(_) => true,
         Ir::Local(i) => !env.pending.get(*i).is_some_and(Option::is_some),
         Ir::Field(base, _) if matches!(base.as_ref(), Ir::Record) => true,
+        Ir::RecordPath(_) => true,
         Ir::Field(..) | Ir::MapGet(..) | Ir::Index(..) => borrowable_deep(ir, env),
         _ => false,
     }
@@ -390,6 +391,17 @@ fn path<'e>(ir: &'e Ir, env: &'e Env<'_, '_>) -> Option<&'e Value> {
                 },
             };
             Some(obj.get(*slot).unwrap_or(&NULL))
+        }
+        Ir::RecordPath(slots) => {
+            let (first, rest) = slots.split_first()?;
+            let mut v = env.record.get(*first).unwrap_or(&NULL);
+            for slot in rest {
+                v = match v {
+                    Value::Object(o) => o.get(*slot).unwrap_or(&NULL),
+                    _ => return Some(&NULL),
+                };
+            }
+            Some(v)
         }
         // a table row by a key that is itself a path (`tables.provinces[subject.province]`)
         Ir::MapGet(base, key) => {
@@ -628,6 +640,15 @@ pub fn eval(ir: &Ir, env: &mut Env<'_, '_>) -> Value {
         },
         Ir::Macro(kind, list, slot, body) => eval_macro(*kind, list, *slot, body, env),
         Ir::AnyContains(any) => any_contains(any, env),
+        Ir::RecordPath(_) => path(ir, env).cloned().unwrap_or_default(),
+        Ir::EqStr(ne, x, s) => {
+            let xo = (!borrowable(x, env)).then(|| eval(x, env));
+            let same = match xo.as_ref().or_else(|| path(x, env)) {
+                Some(Value::Str(v)) => v.as_ref() == s.as_ref(),
+                _ => false,
+            };
+            b(same != *ne)
+        }
         Ir::Call(f, args) => eval_call(*f, args, env),
     }
 }

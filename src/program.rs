@@ -65,6 +65,12 @@ pub enum Ir {
     /// `exists`/`none` over constant words, each tested with `contains` on texts that do
     /// not depend on the word (built by [`crate::compile::optimize`]).
     AnyContains(Box<AnyContains>),
+    /// A chain of fields from the record (`order.new_subject.name`) as its slots, read in one
+    /// loop (built by [`crate::compile::optimize`] from nested [`Ir::Field`]s).
+    RecordPath(Box<[usize]>),
+    /// `x == "text"` (or `!=` when the flag is set): equality with a constant string, which is
+    /// true only for that string (null and other kinds are unequal).
+    EqStr(bool, Box<Ir>, Box<str>),
 }
 
 /// `WORDS.exists(w, contains(H1, w) or contains(H2, w) ...)` as one multi-word search of
