@@ -660,10 +660,15 @@ fn emit(
                     .and_then(|&p| summary.by_rule.get_mut(p))
                     .map(|(_, c)| c);
                 if let Some(w) = waivers {
-                    if let Some(i) = w.find(&rule.id, &key, f.element, as_of) {
+                    // every waiver that matches is used, not only the first
+                    let mut waived = false;
+                    for i in w.matching(&rule.id, &key, f.element, as_of) {
                         if let Some(u) = waiver_used.get_mut(i) {
                             *u = true;
                         }
+                        waived = true;
+                    }
+                    if waived {
                         summary.waived += 1;
                         if let Some(c) = counts {
                             c.waived += 1;

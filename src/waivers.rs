@@ -28,19 +28,20 @@ pub struct Waivers {
 }
 
 impl Waivers {
-    /// The first active waiver (until ≥ as_of) matching a finding.
-    pub fn find(
-        &self,
-        rule: &str,
-        record: &str,
+    /// Every waiver in force that matches a finding (SPEC §5: each of them counts as used).
+    pub fn matching<'a>(
+        &'a self,
+        rule: &'a str,
+        record: &'a str,
         element: Option<usize>,
         as_of: NaiveDate,
-    ) -> Option<usize> {
-        self.entries.iter().position(|w| {
-            w.until >= as_of
+    ) -> impl Iterator<Item = usize> + 'a {
+        self.entries.iter().enumerate().filter_map(move |(i, w)| {
+            (w.until >= as_of
                 && w.rule == rule
                 && w.record == record
-                && (w.element.is_none() || w.element == element)
+                && (w.element.is_none() || w.element == element))
+                .then_some(i)
         })
     }
 }

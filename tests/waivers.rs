@@ -6,8 +6,10 @@
     clippy::indexing_slicing
 )]
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod common;
+use common::{beian, stderr};
+
+use std::process::Output;
 
 use serde_json::{json, Value};
 
@@ -80,20 +82,6 @@ fn scan(waivers: &str, as_of: &str) -> Scan {
         findings,
         summary,
     }
-}
-
-fn beian(dir: &Path, args: &[&str]) -> Output {
-    let o = Command::new(env!("CARGO_BIN_EXE_beian"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run beian");
-    assert!(!stderr(&o).contains("panicked at"), "{}", stderr(&o));
-    o
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8(o.stderr.clone()).unwrap()
 }
 
 fn keys(findings: &[Value]) -> Vec<(String, String, Value)> {
@@ -182,6 +170,19 @@ waivers:
         }])
     );
     // an expired waiver is not also an unused one
+    assert_eq!(s.summary["unused_waivers"], json!([]));
+}
+
+#[test]
+fn every_waiver_that_matches_a_finding_is_used() {
+    // two waivers for one finding: the finding is waived once, and neither is unused
+    let w = r#"
+waivers:
+  - {rule: SA-003, record: "京ICP备00000001号-2", until: 2026-06-30, reason: 第一份}
+  - {rule: SA-003, record: "京ICP备00000001号-2", until: 2026-12-31, reason: 第二份}
+"#;
+    let s = scan(w, "2026-03-01");
+    assert_eq!(s.summary["waived"], 1);
     assert_eq!(s.summary["unused_waivers"], json!([]));
 }
 
