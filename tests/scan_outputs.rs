@@ -409,7 +409,15 @@ fn table_is_aligned_by_display_width() {
         UnicodeWidthStr::width(&line[..i])
     };
     let header_col = col(lines[0], "规则");
-    for line in &lines[2..] {
+    // the rows, then a blank line and the summary (SPEC §4: "a readable table and summary",
+    // even with `-q`, which only silences standard error)
+    let blank = lines.iter().position(|l| l.is_empty()).unwrap();
+    assert!(
+        lines[blank + 1].starts_with("beian: 4 records read"),
+        "{text}"
+    );
+    assert!(stderr(&out).is_empty(), "{}", stderr(&out));
+    for line in &lines[2..blank] {
         let rule = ["R-1", "R-2", "W-1"]
             .iter()
             .find(|r| line.contains(*r))

@@ -265,7 +265,8 @@ fn run_inner(args: Args) -> Result<i32, String> {
     let mut sink = ScanSink {
         program: &program,
         as_of,
-        writer: report::writer_with(format, out, &program, args.output.is_some()),
+        // SPEC §4: `table` is "a readable table and summary", wherever it goes
+        writer: report::writer_with(format, out, &program, true),
         errors,
         shown_errors: 0,
         progress,
