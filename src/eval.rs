@@ -356,7 +356,9 @@ fn borrowable(ir: &Ir, env: &Env<'_, '_>) -> bool {
         Ir::Local(i) => !env.pending.get(*i).is_some_and(Option::is_some),
         Ir::Field(base, _) if matches!(base.as_ref(), Ir::Record) => true,
         Ir::RecordPath(_) => true,
-        Ir::Field(..) | Ir::MapGet(..) | Ir::Index(..) => borrowable_deep(ir, env),
+        Ir::Field(..) | Ir::MapGet(..) | Ir::Index(..) | Ir::Coalesce(..) => {
+            borrowable_deep(ir, env)
+        }
         _ => false,
     }
 }
@@ -364,7 +366,7 @@ fn borrowable(ir: &Ir, env: &Env<'_, '_>) -> bool {
 fn borrowable_deep(ir: &Ir, env: &Env<'_, '_>) -> bool {
     match ir {
         Ir::Field(base, _) => borrowable(base, env),
-        Ir::MapGet(base, key) | Ir::Index(base, key) => {
+        Ir::MapGet(base, key) | Ir::Index(base, key) | Ir::Coalesce(base, key) => {
             borrowable(base, env) && borrowable(key, env)
         }
         other => borrowable(other, env),
@@ -403,6 +405,11 @@ fn path<'e>(ir: &'e Ir, env: &'e Env<'_, '_>) -> Option<&'e Value> {
             }
             Some(v)
         }
+        // `order.status ?? ''`
+        Ir::Coalesce(x, y) => match path(x, env)? {
+            Value::Null => path(y, env),
+            v => Some(v),
+        },
         // a table row by a key that is itself a path (`tables.provinces[subject.province]`)
         Ir::MapGet(base, key) => {
             let Value::Map(m) = path(base, env)? else {
