@@ -115,22 +115,33 @@ pub fn parse_domain(s: &str) -> Result<DomainName, String> {
 /// letter-digit-hyphen checks; its Unicode form is itself. `None` sends anything else (non-
 /// ASCII, Punycode labels) through `idna`. A unit test compares both paths.
 fn ascii_fast_path(s: &str) -> Option<Result<DomainName, String>> {
-    if !s.is_ascii() {
-        return None;
-    }
     let name = s.strip_suffix('.').unwrap_or(s);
-    let mut ok = !name.is_empty() && name.len() <= 253;
-    for label in name.split('.') {
-        let b = label.as_bytes();
-        if b.len() >= 4 && b.get(..4).is_some_and(|p| p.eq_ignore_ascii_case(b"xn--")) {
+    let b = name.as_bytes();
+    let mut ok = !b.is_empty() && b.len() <= 253;
+    // one pass: characters, and each label when its dot (or the end) is reached
+    let mut start = 0;
+    for i in 0..=b.len() {
+        let c = b.get(i).copied().unwrap_or(b'.');
+        if !c.is_ascii() {
             return None;
         }
-        ok &= !b.is_empty()
-            && b.len() <= 63
-            && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-')
-            && b.first() != Some(&b'-')
-            && b.last() != Some(&b'-')
-            && b.get(2..4) != Some(b"--");
+        if c != b'.' {
+            ok &= c.is_ascii_alphanumeric() || c == b'-';
+            continue;
+        }
+        let label = b.get(start..i).unwrap_or_default();
+        if label
+            .get(..4)
+            .is_some_and(|p| p.eq_ignore_ascii_case(b"xn--"))
+        {
+            return None;
+        }
+        ok &= !label.is_empty()
+            && label.len() <= 63
+            && label.first() != Some(&b'-')
+            && label.last() != Some(&b'-')
+            && label.get(2..4) != Some(b"--");
+        start = i + 1;
     }
     Some(if ok {
         Ok(DomainName {
