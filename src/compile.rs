@@ -22,7 +22,7 @@ fn foldable(ir: &Ir) -> bool {
         Ir::Macro(_, l, _, body) => c(l) && c(body),
         Ir::AnyContains(a) => a.haystacks.iter().all(c),
         Ir::RecordPath(_) => false,
-        Ir::EqStr(_, x, _) => c(x),
+        Ir::EqStr(_, x, _) | Ir::EqNull(_, x) => c(x),
         Ir::Field(x, _) | Ir::ToFloat(x) | Ir::Not(x) | Ir::Neg(x) | Ir::Render(x, _) => c(x),
         Ir::InStrSet(x, _) | Ir::InDomainSet(x, _) | Ir::InCidr(x, _) | Ir::Matches(x, _) => c(x),
         Ir::Index(a, b)
@@ -64,7 +64,7 @@ pub fn fold(ir: Ir, calendar: &Calendar) -> Ir {
 pub fn children_mut(ir: &mut Ir) -> Vec<&mut Ir> {
     match ir {
         Ir::Const(_) | Ir::Record | Ir::Local(_) | Ir::AsOf | Ir::RecordPath(_) => Vec::new(),
-        Ir::EqStr(_, x, _) => vec![x.as_mut()],
+        Ir::EqStr(_, x, _) | Ir::EqNull(_, x) => vec![x.as_mut()],
         Ir::Field(x, _)
         | Ir::ToFloat(x)
         | Ir::Not(x)
@@ -116,7 +116,8 @@ pub fn reads_local(ir: &Ir, slot: usize) -> bool {
 ///   list of strings, where `H`, `G` do not read `w`: one Aho-Corasick search of each text
 ///   instead of a substring search per word and text ([`Ir::AnyContains`]).
 /// * a chain of fields from the record as one list of slots ([`Ir::RecordPath`]);
-/// * `x == "text"` / `x != "text"` as [`Ir::EqStr`].
+/// * `x == "text"` / `x != "text"` as [`Ir::EqStr`], `x == null` / `x != null` as
+///   [`Ir::EqNull`], and `not` of either as the opposite test.
 pub fn optimize(mut ir: Ir) -> Ir {
     // a field chain is taken whole, before its inner fields are
     if let Some(slots) = record_path(&ir) {
@@ -148,16 +149,25 @@ fn record_path(ir: &Ir) -> Option<Vec<usize>> {
     }
 }
 
-/// `x == "s"`, `"s" != x`... as [`Ir::EqStr`].
+/// `x == "s"`, `"s" != x`... as [`Ir::EqStr`]; `x == null`, `x != null` as [`Ir::EqNull`];
+/// `not` of either (always a bool, never null) as the other test.
 fn eq_str(ir: Ir) -> Ir {
-    let Ir::Cmp(op @ (Cmp::Eq | Cmp::Ne), x, y) = ir else {
-        return ir;
-    };
-    match (*x, *y) {
-        (other, Ir::Const(Value::Str(s))) | (Ir::Const(Value::Str(s)), other) => {
-            Ir::EqStr(op == Cmp::Ne, Box::new(other), Box::from(s.as_ref()))
-        }
-        (x, y) => Ir::Cmp(op, Box::new(x), Box::new(y)),
+    match ir {
+        Ir::Not(x) => match *x {
+            Ir::EqStr(ne, x, s) => Ir::EqStr(!ne, x, s),
+            Ir::EqNull(ne, x) => Ir::EqNull(!ne, x),
+            other => Ir::Not(Box::new(other)),
+        },
+        Ir::Cmp(op @ (Cmp::Eq | Cmp::Ne), x, y) => match (*x, *y) {
+            (other, Ir::Const(Value::Str(s))) | (Ir::Const(Value::Str(s)), other) => {
+                Ir::EqStr(op == Cmp::Ne, Box::new(other), Box::from(s.as_ref()))
+            }
+            (other, Ir::Const(Value::Null)) | (Ir::Const(Value::Null), other) => {
+                Ir::EqNull(op == Cmp::Ne, Box::new(other))
+            }
+            (x, y) => Ir::Cmp(op, Box::new(x), Box::new(y)),
+        },
+        other => other,
     }
 }
 
@@ -319,18 +329,21 @@ mod tests {
             text in "(|a|b|某)",
             ne in any::<bool>(),
             flip in any::<bool>(),
+            null in any::<bool>(),
+            negate in any::<bool>(),
         ) {
             let field = Ir::Field(Box::new(Ir::Record), outer);
             let x = if deep { Ir::Field(Box::new(field), inner) } else { field };
-            let c = Ir::Const(Value::str(&text));
+            let c = Ir::Const(if null { Value::Null } else { Value::str(&text) });
             let op = if ne { Cmp::Ne } else { Cmp::Eq };
-            let general = if flip {
+            let cmp = if flip {
                 Ir::Cmp(op, Box::new(c), Box::new(x.clone()))
             } else {
                 Ir::Cmp(op, Box::new(x.clone()), Box::new(c))
             };
+            let general = if negate { Ir::Not(Box::new(cmp)) } else { cmp };
             let fast = optimize(general.clone());
-            prop_assert!(matches!(fast, Ir::EqStr(..)));
+            prop_assert!(matches!(fast, Ir::EqStr(..) | Ir::EqNull(..)));
             prop_assert_eq!(eval_on(&fast, &record), eval_on(&general, &record));
             let read = optimize(x.clone());
             prop_assert!(matches!(read, Ir::RecordPath(_)));

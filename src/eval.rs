@@ -648,6 +648,14 @@ pub fn eval(ir: &Ir, env: &mut Env<'_, '_>) -> Value {
         Ir::Macro(kind, list, slot, body) => eval_macro(*kind, list, *slot, body, env),
         Ir::AnyContains(any) => any_contains(any, env),
         Ir::RecordPath(_) => path(ir, env).cloned().unwrap_or_default(),
+        Ir::EqNull(ne, x) => {
+            let null = if borrowable(x, env) {
+                path(x, env).is_none_or(Value::is_null)
+            } else {
+                eval(x, env).is_null()
+            };
+            b(null != *ne)
+        }
         Ir::EqStr(ne, x, s) => {
             let xo = (!borrowable(x, env)).then(|| eval(x, env));
             let same = match xo.as_ref().or_else(|| path(x, env)) {

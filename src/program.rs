@@ -71,6 +71,8 @@ pub enum Ir {
     /// `x == "text"` (or `!=` when the flag is set): equality with a constant string, which is
     /// true only for that string (null and other kinds are unequal).
     EqStr(bool, Box<Ir>, Box<str>),
+    /// `x == null` (or `x != null` when the flag is set): true only for null.
+    EqNull(bool, Box<Ir>),
 }
 
 /// `WORDS.exists(w, contains(H1, w) or contains(H2, w) ...)` as one multi-word search of
