@@ -22,7 +22,7 @@ fn foldable(ir: &Ir) -> bool {
         Ir::Macro(_, l, _, body) => c(l) && c(body),
         Ir::AnyContains(a) => a.haystacks.iter().all(c),
         Ir::RecordPath(_) => false,
-        Ir::EqStr(_, x, _) | Ir::EqNull(_, x) => c(x),
+        Ir::EqStr(_, x, _) | Ir::EqNull(_, x) | Ir::EqBool(_, x, _) => c(x),
         Ir::Field(x, _) | Ir::ToFloat(x) | Ir::Not(x) | Ir::Neg(x) | Ir::Render(x, _) => c(x),
         Ir::InStrSet(x, _) | Ir::InDomainSet(x, _) | Ir::InCidr(x, _) | Ir::Matches(x, _) => c(x),
         Ir::Index(a, b)
@@ -64,7 +64,7 @@ pub fn fold(ir: Ir, calendar: &Calendar) -> Ir {
 pub fn children_mut(ir: &mut Ir) -> Vec<&mut Ir> {
     match ir {
         Ir::Const(_) | Ir::Record | Ir::Local(_) | Ir::AsOf | Ir::RecordPath(_) => Vec::new(),
-        Ir::EqStr(_, x, _) | Ir::EqNull(_, x) => vec![x.as_mut()],
+        Ir::EqStr(_, x, _) | Ir::EqNull(_, x) | Ir::EqBool(_, x, _) => vec![x.as_mut()],
         Ir::Field(x, _)
         | Ir::ToFloat(x)
         | Ir::Not(x)
@@ -117,7 +117,8 @@ pub fn reads_local(ir: &Ir, slot: usize) -> bool {
 ///   instead of a substring search per word and text ([`Ir::AnyContains`]).
 /// * a chain of fields from the record as one list of slots ([`Ir::RecordPath`]);
 /// * `x == "text"` / `x != "text"` as [`Ir::EqStr`], `x == null` / `x != null` as
-///   [`Ir::EqNull`], and `not` of either as the opposite test.
+///   [`Ir::EqNull`], `x == true` and the like as [`Ir::EqBool`], and `not` of any of them as
+///   the opposite test.
 pub fn optimize(mut ir: Ir) -> Ir {
     // a field chain is taken whole, before its inner fields are
     if let Some(slots) = record_path(&ir) {
@@ -156,6 +157,7 @@ fn eq_str(ir: Ir) -> Ir {
         Ir::Not(x) => match *x {
             Ir::EqStr(ne, x, s) => Ir::EqStr(!ne, x, s),
             Ir::EqNull(ne, x) => Ir::EqNull(!ne, x),
+            Ir::EqBool(ne, x, v) => Ir::EqBool(!ne, x, v),
             other => Ir::Not(Box::new(other)),
         },
         Ir::Cmp(op @ (Cmp::Eq | Cmp::Ne), x, y) => match (*x, *y) {
@@ -164,6 +166,9 @@ fn eq_str(ir: Ir) -> Ir {
             }
             (other, Ir::Const(Value::Null)) | (Ir::Const(Value::Null), other) => {
                 Ir::EqNull(op == Cmp::Ne, Box::new(other))
+            }
+            (other, Ir::Const(Value::Bool(v))) | (Ir::Const(Value::Bool(v)), other) => {
+                Ir::EqBool(op == Cmp::Ne, Box::new(other), v)
             }
             (x, y) => Ir::Cmp(op, Box::new(x), Box::new(y)),
         },
@@ -303,6 +308,7 @@ mod tests {
         prop_oneof![
             Just(Value::Null),
             Just(Value::Int(1)),
+            any::<bool>().prop_map(Value::Bool),
             "(|a|b|某)".prop_map(|s| Value::str(&s)),
         ]
     }
@@ -334,7 +340,12 @@ mod tests {
         ) {
             let field = Ir::Field(Box::new(Ir::Record), outer);
             let x = if deep { Ir::Field(Box::new(field), inner) } else { field };
-            let c = Ir::Const(if null { Value::Null } else { Value::str(&text) });
+            let c = Ir::Const(match (null, text.as_str()) {
+                (true, "a") => Value::Bool(true),
+                (true, "b") => Value::Bool(false),
+                (true, _) => Value::Null,
+                (false, _) => Value::str(&text),
+            });
             let op = if ne { Cmp::Ne } else { Cmp::Eq };
             let cmp = if flip {
                 Ir::Cmp(op, Box::new(c), Box::new(x.clone()))
@@ -343,7 +354,7 @@ mod tests {
             };
             let general = if negate { Ir::Not(Box::new(cmp)) } else { cmp };
             let fast = optimize(general.clone());
-            prop_assert!(matches!(fast, Ir::EqStr(..) | Ir::EqNull(..)));
+            prop_assert!(matches!(fast, Ir::EqStr(..) | Ir::EqNull(..) | Ir::EqBool(..)));
             prop_assert_eq!(eval_on(&fast, &record), eval_on(&general, &record));
             let read = optimize(x.clone());
             prop_assert!(matches!(read, Ir::RecordPath(_)));

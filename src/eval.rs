@@ -648,6 +648,14 @@ pub fn eval(ir: &Ir, env: &mut Env<'_, '_>) -> Value {
         Ir::Macro(kind, list, slot, body) => eval_macro(*kind, list, *slot, body, env),
         Ir::AnyContains(any) => any_contains(any, env),
         Ir::RecordPath(_) => path(ir, env).cloned().unwrap_or_default(),
+        Ir::EqBool(ne, x, v) => {
+            let same = if borrowable(x, env) {
+                path(x, env) == Some(&Value::Bool(*v))
+            } else {
+                eval(x, env) == Value::Bool(*v)
+            };
+            b(same != *ne)
+        }
         Ir::EqNull(ne, x) => {
             let null = if borrowable(x, env) {
                 path(x, env).is_none_or(Value::is_null)

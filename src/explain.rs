@@ -244,7 +244,7 @@ fn free_locals(ir: &Ir, out: &mut HashSet<usize>) {
         }
         Ir::AnyContains(any) => any.haystacks.iter().for_each(|h| free_locals(h, out)),
         Ir::RecordPath(_) => {}
-        Ir::EqStr(_, x, _) | Ir::EqNull(_, x) => free_locals(x, out),
+        Ir::EqStr(_, x, _) | Ir::EqNull(_, x) | Ir::EqBool(_, x, _) => free_locals(x, out),
         Ir::Macro(_, list, slot, body) => {
             free_locals(list, out);
             let mut inner = HashSet::new();

@@ -73,6 +73,8 @@ pub enum Ir {
     EqStr(bool, Box<Ir>, Box<str>),
     /// `x == null` (or `x != null` when the flag is set): true only for null.
     EqNull(bool, Box<Ir>),
+    /// `x == true` / `x == false` (or `!=` when the first flag is set): true only for that bool.
+    EqBool(bool, Box<Ir>, bool),
 }
 
 /// `WORDS.exists(w, contains(H1, w) or contains(H2, w) ...)` as one multi-word search of
