@@ -128,7 +128,7 @@ pub fn optimize(mut ir: Ir) -> Ir {
         let c = std::mem::replace(child, Ir::Record);
         *child = optimize(c);
     }
-    eq_str(any_contains(ir))
+    direct_tests(any_contains(ir))
 }
 
 /// The slots of `Field(Field(Record, a), b)...`, outermost last.
@@ -151,8 +151,9 @@ fn record_path(ir: &Ir) -> Option<Vec<usize>> {
 }
 
 /// `x == "s"`, `"s" != x`... as [`Ir::EqStr`]; `x == null`, `x != null` as [`Ir::EqNull`];
-/// `not` of either (always a bool, never null) as the other test.
-fn eq_str(ir: Ir) -> Ir {
+/// `x == true`... as [`Ir::EqBool`]; `not` of any of them (always a bool, never null) as the
+/// opposite test.
+fn direct_tests(ir: Ir) -> Ir {
     match ir {
         Ir::Not(x) => match *x {
             Ir::EqStr(ne, x, s) => Ir::EqStr(!ne, x, s),
