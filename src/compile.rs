@@ -12,33 +12,12 @@ use crate::program::{AnyContains, Builtin, Cmp, Ir, MacroKind, MsgPart, Rule};
 use crate::value::Value;
 
 /// Whether every direct child of a node is a constant (and the node reads no record, local or
-/// `as_of`), so the node can be evaluated now.
+/// `as_of`), so the node can be evaluated now. A macro folds only when its list is constant and
+/// its body does not read the variable (then the body is a constant too).
 fn foldable(ir: &Ir) -> bool {
-    let c = |x: &Ir| matches!(x, Ir::Const(_));
     match ir {
-        Ir::Const(_) | Ir::Record | Ir::Local(_) | Ir::AsOf => false,
-        // a macro binds its variable in the body: fold only when the list is constant and the
-        // body does not read the variable (then it is a constant too)
-        Ir::Macro(_, l, _, body) => c(l) && c(body),
-        Ir::AnyContains(a) => a.haystacks.iter().all(c),
-        Ir::RecordPath(_) => false,
-        Ir::EqStr(_, x, _) | Ir::EqNull(_, x) | Ir::EqBool(_, x, _) => c(x),
-        Ir::Field(x, _) | Ir::ToFloat(x) | Ir::Not(x) | Ir::Neg(x) | Ir::Render(x, _) => c(x),
-        Ir::InStrSet(x, _) | Ir::InDomainSet(x, _) | Ir::InCidr(x, _) | Ir::Matches(x, _) => c(x),
-        Ir::Index(a, b)
-        | Ir::MapGet(a, b)
-        | Ir::Arith(_, a, b)
-        | Ir::Cmp(_, a, b)
-        | Ir::In(a, b)
-        | Ir::InCidrDyn(a, b)
-        | Ir::InDomainDyn(a, b)
-        | Ir::Coalesce(a, b)
-        | Ir::Capture(a, _, b)
-        | Ir::Join(a, b, _) => c(a) && c(b),
-        Ir::Cond(a, b, d) => c(a) && c(b) && c(d),
-        Ir::List(items) | Ir::And(items) | Ir::Or(items) | Ir::Call(_, items) => {
-            items.iter().all(c)
-        }
+        Ir::Const(_) | Ir::Record | Ir::Local(_) | Ir::AsOf | Ir::RecordPath(_) => false,
+        _ => ir.children().iter().all(|c| matches!(c, Ir::Const(_))),
     }
 }
 
@@ -60,50 +39,14 @@ pub fn fold(ir: Ir, calendar: &Calendar) -> Ir {
     Ir::Const(v)
 }
 
-/// The direct children of a node (a macro's list and body included).
-pub fn children_mut(ir: &mut Ir) -> Vec<&mut Ir> {
-    match ir {
-        Ir::Const(_) | Ir::Record | Ir::Local(_) | Ir::AsOf | Ir::RecordPath(_) => Vec::new(),
-        Ir::EqStr(_, x, _) | Ir::EqNull(_, x) | Ir::EqBool(_, x, _) => vec![x.as_mut()],
-        Ir::Field(x, _)
-        | Ir::ToFloat(x)
-        | Ir::Not(x)
-        | Ir::Neg(x)
-        | Ir::Render(x, _)
-        | Ir::InStrSet(x, _)
-        | Ir::InDomainSet(x, _)
-        | Ir::InCidr(x, _)
-        | Ir::Matches(x, _) => vec![x.as_mut()],
-        Ir::Index(a, b)
-        | Ir::MapGet(a, b)
-        | Ir::Arith(_, a, b)
-        | Ir::Cmp(_, a, b)
-        | Ir::In(a, b)
-        | Ir::InCidrDyn(a, b)
-        | Ir::InDomainDyn(a, b)
-        | Ir::Coalesce(a, b)
-        | Ir::Capture(a, _, b)
-        | Ir::Join(a, b, _)
-        | Ir::Macro(_, a, _, b) => vec![a.as_mut(), b.as_mut()],
-        Ir::Cond(a, b, c) => vec![a.as_mut(), b.as_mut(), c.as_mut()],
-        Ir::List(items) | Ir::And(items) | Ir::Or(items) | Ir::Call(_, items) => {
-            items.iter_mut().collect()
-        }
-        Ir::AnyContains(any) => any.haystacks.iter_mut().collect(),
-    }
-}
-
 /// Whether a node reads local slot `slot` (anywhere inside it).
 pub fn reads_local(ir: &Ir, slot: usize) -> bool {
-    let mut ir = ir.clone();
-    let mut stack = vec![&mut ir];
+    let mut stack = vec![ir];
     while let Some(n) = stack.pop() {
-        if let Ir::Local(s) = n {
-            if *s == slot {
-                return true;
-            }
+        if matches!(n, Ir::Local(s) if *s == slot) {
+            return true;
         }
-        stack.extend(children_mut(n));
+        stack.extend(n.children());
     }
     false
 }
@@ -124,7 +67,7 @@ pub fn optimize(mut ir: Ir) -> Ir {
     if let Some(slots) = record_path(&ir) {
         return Ir::RecordPath(slots.into_boxed_slice());
     }
-    for child in children_mut(&mut ir) {
+    for child in ir.children_mut() {
         let c = std::mem::replace(child, Ir::Record);
         *child = optimize(c);
     }

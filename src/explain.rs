@@ -208,43 +208,9 @@ fn window_text(from: Option<NaiveDate>, until: Option<NaiveDate>) -> String {
 /// Local slots a node reads that are not bound inside it.
 fn free_locals(ir: &Ir, out: &mut HashSet<usize>) {
     match ir {
-        Ir::Const(_) | Ir::Record | Ir::AsOf => {}
         Ir::Local(s) => {
             out.insert(*s);
         }
-        Ir::Field(x, _)
-        | Ir::ToFloat(x)
-        | Ir::Not(x)
-        | Ir::Neg(x)
-        | Ir::InStrSet(x, _)
-        | Ir::InDomainSet(x, _)
-        | Ir::InCidr(x, _)
-        | Ir::Matches(x, _)
-        | Ir::Render(x, _) => free_locals(x, out),
-        Ir::Index(a, b)
-        | Ir::MapGet(a, b)
-        | Ir::Arith(_, a, b)
-        | Ir::Cmp(_, a, b)
-        | Ir::In(a, b)
-        | Ir::InCidrDyn(a, b)
-        | Ir::InDomainDyn(a, b)
-        | Ir::Coalesce(a, b)
-        | Ir::Capture(a, _, b)
-        | Ir::Join(a, b, _) => {
-            free_locals(a, out);
-            free_locals(b, out);
-        }
-        Ir::List(items) | Ir::And(items) | Ir::Or(items) | Ir::Call(_, items) => {
-            items.iter().for_each(|i| free_locals(i, out));
-        }
-        Ir::Cond(c, a, b) => {
-            free_locals(c, out);
-            free_locals(a, out);
-            free_locals(b, out);
-        }
-        Ir::AnyContains(any) => any.haystacks.iter().for_each(|h| free_locals(h, out)),
-        Ir::RecordPath(_) => {}
-        Ir::EqStr(_, x, _) | Ir::EqNull(_, x) | Ir::EqBool(_, x, _) => free_locals(x, out),
         Ir::Macro(_, list, slot, body) => {
             free_locals(list, out);
             let mut inner = HashSet::new();
@@ -252,6 +218,7 @@ fn free_locals(ir: &Ir, out: &mut HashSet<usize>) {
             inner.remove(slot);
             out.extend(inner);
         }
+        _ => ir.children().into_iter().for_each(|c| free_locals(c, out)),
     }
 }
 

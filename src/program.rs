@@ -88,6 +88,78 @@ pub struct AnyContains {
     pub negate: bool,
 }
 
+impl Ir {
+    /// The direct children of a node (a macro's list and body included).
+    pub fn children(&self) -> Vec<&Ir> {
+        match self {
+            Ir::Const(_) | Ir::Record | Ir::Local(_) | Ir::AsOf | Ir::RecordPath(_) => Vec::new(),
+            Ir::Field(x, _)
+            | Ir::EqStr(_, x, _)
+            | Ir::EqNull(_, x)
+            | Ir::EqBool(_, x, _)
+            | Ir::ToFloat(x)
+            | Ir::Not(x)
+            | Ir::Neg(x)
+            | Ir::Render(x, _)
+            | Ir::InStrSet(x, _)
+            | Ir::InDomainSet(x, _)
+            | Ir::InCidr(x, _)
+            | Ir::Matches(x, _) => vec![x.as_ref()],
+            Ir::Index(a, b)
+            | Ir::MapGet(a, b)
+            | Ir::Arith(_, a, b)
+            | Ir::Cmp(_, a, b)
+            | Ir::In(a, b)
+            | Ir::InCidrDyn(a, b)
+            | Ir::InDomainDyn(a, b)
+            | Ir::Coalesce(a, b)
+            | Ir::Capture(a, _, b)
+            | Ir::Join(a, b, _)
+            | Ir::Macro(_, a, _, b) => vec![a.as_ref(), b.as_ref()],
+            Ir::Cond(a, b, c) => vec![a.as_ref(), b.as_ref(), c.as_ref()],
+            Ir::List(items) | Ir::And(items) | Ir::Or(items) | Ir::Call(_, items) => {
+                items.iter().collect()
+            }
+            Ir::AnyContains(any) => any.haystacks.iter().collect(),
+        }
+    }
+
+    /// [`Ir::children`], to rewrite them.
+    pub fn children_mut(&mut self) -> Vec<&mut Ir> {
+        match self {
+            Ir::Const(_) | Ir::Record | Ir::Local(_) | Ir::AsOf | Ir::RecordPath(_) => Vec::new(),
+            Ir::Field(x, _)
+            | Ir::EqStr(_, x, _)
+            | Ir::EqNull(_, x)
+            | Ir::EqBool(_, x, _)
+            | Ir::ToFloat(x)
+            | Ir::Not(x)
+            | Ir::Neg(x)
+            | Ir::Render(x, _)
+            | Ir::InStrSet(x, _)
+            | Ir::InDomainSet(x, _)
+            | Ir::InCidr(x, _)
+            | Ir::Matches(x, _) => vec![x.as_mut()],
+            Ir::Index(a, b)
+            | Ir::MapGet(a, b)
+            | Ir::Arith(_, a, b)
+            | Ir::Cmp(_, a, b)
+            | Ir::In(a, b)
+            | Ir::InCidrDyn(a, b)
+            | Ir::InDomainDyn(a, b)
+            | Ir::Coalesce(a, b)
+            | Ir::Capture(a, _, b)
+            | Ir::Join(a, b, _)
+            | Ir::Macro(_, a, _, b) => vec![a.as_mut(), b.as_mut()],
+            Ir::Cond(a, b, c) => vec![a.as_mut(), b.as_mut(), c.as_mut()],
+            Ir::List(items) | Ir::And(items) | Ir::Or(items) | Ir::Call(_, items) => {
+                items.iter_mut().collect()
+            }
+            Ir::AnyContains(any) => any.haystacks.iter_mut().collect(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Arith {
     Add,
