@@ -3,6 +3,7 @@
 //! no input can make it fail or panic.
 
 use rustc_hash::FxHashSet;
+use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::sync::Arc;
 
@@ -373,6 +374,15 @@ fn borrowable_deep(ir: &Ir, env: &Env<'_, '_>) -> bool {
     }
 }
 
+/// The value of a one-operand test: read in place when `ir` is a path, computed otherwise.
+fn operand<'e>(ir: &'e Ir, env: &'e mut Env<'_, '_>) -> Cow<'e, Value> {
+    if borrowable(ir, env) {
+        Cow::Borrowed(path(ir, env).unwrap_or(&NULL))
+    } else {
+        Cow::Owned(eval(ir, env))
+    }
+}
+
 /// A field chain, local or constant read in place (no clone); `None` for anything that must be
 /// computed (including a `let` not evaluated yet).
 fn path<'e>(ir: &'e Ir, env: &'e Env<'_, '_>) -> Option<&'e Value> {
@@ -536,13 +546,10 @@ pub fn eval(ir: &Ir, env: &mut Env<'_, '_>) -> Value {
                 _ => Value::Null,
             }
         }
-        Ir::InStrSet(x, set) => {
-            let xo = (!borrowable(x, env)).then(|| eval(x, env));
-            match xo.as_ref().or_else(|| path(x, env)) {
-                Some(Value::Str(s)) => b(set.contains(s)),
-                _ => Value::Null,
-            }
-        }
+        Ir::InStrSet(x, set) => match operand(x, env).as_ref() {
+            Value::Str(s) => b(set.contains(s)),
+            _ => Value::Null,
+        },
         Ir::InDomainSet(x, set) => match eval(x, env) {
             Value::Domain(d) => b(set.contains(d.ascii())),
             _ => Value::Null,
@@ -649,27 +656,16 @@ pub fn eval(ir: &Ir, env: &mut Env<'_, '_>) -> Value {
         Ir::AnyContains(any) => any_contains(any, env),
         Ir::RecordPath(_) => path(ir, env).cloned().unwrap_or_default(),
         Ir::EqBool(ne, x, v) => {
-            let same = if borrowable(x, env) {
-                path(x, env) == Some(&Value::Bool(*v))
-            } else {
-                eval(x, env) == Value::Bool(*v)
-            };
+            let same = *operand(x, env) == Value::Bool(*v);
             b(same != *ne)
         }
         Ir::EqNull(ne, x) => {
-            let null = if borrowable(x, env) {
-                path(x, env).is_none_or(Value::is_null)
-            } else {
-                eval(x, env).is_null()
-            };
+            let null = operand(x, env).is_null();
             b(null != *ne)
         }
         Ir::EqStr(ne, x, s) => {
-            let xo = (!borrowable(x, env)).then(|| eval(x, env));
-            let same = match xo.as_ref().or_else(|| path(x, env)) {
-                Some(Value::Str(v)) => v.as_ref() == s.as_ref(),
-                _ => false,
-            };
+            let same =
+                matches!(operand(x, env).as_ref(), Value::Str(v) if v.as_ref() == s.as_ref());
             b(same != *ne)
         }
         Ir::Call(f, args) => eval_call(*f, args, env),
@@ -723,9 +719,8 @@ fn any_contains(any: &AnyContains, env: &mut Env<'_, '_>) -> Value {
     let mut unknown = false;
     if !any.no_words {
         for h in &any.haystacks {
-            let ho = (!borrowable(h, env)).then(|| eval(h, env));
-            match ho.as_ref().or_else(|| path(h, env)) {
-                Some(Value::Str(text)) => {
+            match operand(h, env).as_ref() {
+                Value::Str(text) => {
                     if any.matcher.is_match(text.as_ref()) {
                         return b(!any.negate);
                     }
