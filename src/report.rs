@@ -294,27 +294,29 @@ fn num_cell<T: std::fmt::Display>(v: Option<T>) -> String {
     v.map(|v| v.to_string()).unwrap_or_default()
 }
 
+/// A finding's CSV cells in [`FINDING_KEYS`] order: text guarded, null empty.
+pub fn csv_cells<'f>(f: &FindingRef<'f>) -> [std::borrow::Cow<'f, str>; 11] {
+    use std::borrow::Cow;
+    [
+        csv_guard(f.source),
+        Cow::Owned(f.line.to_string()),
+        csv_guard(f.record),
+        csv_guard(f.rule),
+        csv_guard(f.category),
+        csv_guard(f.severity),
+        Cow::Owned(num_cell(f.element)),
+        csv_guard(f.message),
+        Cow::Owned(num_cell(f.deadline)),
+        Cow::Owned(num_cell(f.days_left)),
+        Cow::Owned(num_cell(f.overdue)),
+    ]
+}
+
 impl FindingWriter for Csv<'_> {
     fn finding(&mut self, f: &FindingRef<'_>) -> io::Result<()> {
         self.write_header()?;
-        let line = f.line.to_string();
-        let element = num_cell(f.element);
-        let deadline = num_cell(f.deadline);
-        let days_left = num_cell(f.days_left);
-        let overdue = num_cell(f.overdue);
-        self.out.write_record([
-            csv_guard(f.source).as_ref(),
-            &line,
-            &csv_guard(f.record),
-            &csv_guard(f.rule),
-            &csv_guard(f.category),
-            &csv_guard(f.severity),
-            &element,
-            &csv_guard(f.message),
-            &csv_guard(&deadline),
-            &days_left,
-            &overdue,
-        ])?;
+        self.out
+            .write_record(csv_cells(f).iter().map(|c| c.as_bytes()))?;
         Ok(())
     }
 

@@ -268,30 +268,22 @@ fn change_json(c: &Change) -> serde_json::Value {
 
 /// CSV like `scan -f csv` (same columns, same formula guard), with a last `change` column.
 fn render_csv(changes: &[Change]) -> String {
-    use crate::report::{csv_guard, FINDING_KEYS};
+    use crate::report::{csv_cells, FindingRef, FINDING_KEYS};
     let mut w = csv::WriterBuilder::new()
         .terminator(csv::Terminator::Any(b'\n'))
         .from_writer(Vec::new());
     let mut header: Vec<&str> = FINDING_KEYS.to_vec();
     header.push("change");
     let _ = w.write_record(&header);
-    let cell = |v: Option<String>| v.unwrap_or_default();
     for c in changes {
-        let f = &c.finding;
-        let _ = w.write_record([
-            csv_guard(&f.source).as_ref(),
-            &f.line.to_string(),
-            &csv_guard(&f.record),
-            &csv_guard(&f.rule),
-            &csv_guard(&f.category),
-            &csv_guard(&f.severity),
-            &cell(f.element.map(|e| e.to_string())),
-            &csv_guard(&f.message),
-            &csv_guard(&cell(f.deadline.clone())),
-            &cell(f.days_left.map(|d| d.to_string())),
-            &cell(f.overdue.map(|o| o.to_string())),
-            c.change,
-        ]);
+        let f = FindingRef::from(&c.finding);
+        let cells = csv_cells(&f);
+        let _ = w.write_record(
+            cells
+                .iter()
+                .map(|c| c.as_bytes())
+                .chain(std::iter::once(c.change.as_bytes())),
+        );
     }
     String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
 }
