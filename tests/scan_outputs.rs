@@ -743,3 +743,52 @@ fn output_file_is_absent_or_complete_when_killed() {
     }
     assert!(killed_midway > 0, "the scan was never killed midway");
 }
+
+/// `-o` through a symbolic link replaces the file it points to and keeps the link; `-o` to a
+/// file that is not a regular file (here a FIFO, like `/dev/null` or a terminal) is written
+/// in place, not renamed over (which replaced `/dev/null` with a plain file).
+#[test]
+fn output_follows_links_and_writes_special_files_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    setup(dir.path());
+    std::fs::write(dir.path().join("real.jsonl"), "").unwrap();
+    std::os::unix::fs::symlink("real.jsonl", dir.path().join("link.jsonl")).unwrap();
+    let out = beian(
+        dir.path(),
+        &[
+            "scan",
+            "-r",
+            "pack.yaml",
+            "-q",
+            "-o",
+            "link.jsonl",
+            "in.jsonl",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let link = std::fs::symlink_metadata(dir.path().join("link.jsonl")).unwrap();
+    assert!(link.file_type().is_symlink());
+    let written = std::fs::read_to_string(dir.path().join("real.jsonl")).unwrap();
+    assert_eq!(jsonl(&written).len(), 7);
+
+    use std::os::unix::fs::FileTypeExt;
+    let fifo = dir.path().join("fifo");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+    };
+    let out = beian(
+        dir.path(),
+        &["scan", "-r", "pack.yaml", "-q", "-o", "fifo", "in.jsonl"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    // checked before joining: had the FIFO been replaced, the reader would wait forever
+    let still = std::fs::symlink_metadata(&fifo)
+        .unwrap()
+        .file_type()
+        .is_fifo();
+    assert!(still, "the FIFO was replaced by a plain file");
+    assert_eq!(jsonl(&reader.join().unwrap()).len(), 7);
+}

@@ -143,36 +143,64 @@ pub fn stdout_is_terminal() -> bool {
     std::io::stdout().is_terminal()
 }
 
-/// A file written whole or not at all: a temporary file beside the target, renamed at the end.
+/// A file written whole or not at all: a temporary file beside the target (with the permissions
+/// a new file gets, not a temporary file's 0600), renamed onto it at the end. A command that
+/// fails or is killed never leaves a partial target; the temporary file is removed on failure
+/// (a killed process leaves it as `.beian-*.tmp`). A target that exists and is not a regular file (`/dev/null`, a FIFO, a terminal) is written
+/// in place instead: renaming over it would replace the device with a plain file. A symbolic
+/// link is followed, so the file it points to is replaced, not the link.
 pub struct AtomicFile {
     target: PathBuf,
-    tmp: tempfile::NamedTempFile,
+    out: Out,
+}
+
+enum Out {
+    Temp(tempfile::NamedTempFile),
+    InPlace(std::fs::File),
 }
 
 impl AtomicFile {
     pub fn create(target: &Path) -> std::io::Result<AtomicFile> {
+        if std::fs::metadata(target).is_ok_and(|m| !m.is_file()) {
+            let f = std::fs::OpenOptions::new().write(true).open(target)?;
+            return Ok(AtomicFile {
+                target: target.to_path_buf(),
+                out: Out::InPlace(f),
+            });
+        }
+        let target = std::fs::canonicalize(target).unwrap_or_else(|_| target.to_path_buf());
         let dir = match target.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
         };
-        let tmp = tempfile::Builder::new()
-            .prefix(".beian-")
-            .suffix(".tmp")
-            .tempfile_in(dir)?;
+        let mut b = tempfile::Builder::new();
+        b.prefix(".beian-").suffix(".tmp");
+        // like a file created directly: 0o666 less the umask
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            b.permissions(std::fs::Permissions::from_mode(0o666));
+        }
+        let tmp = b.tempfile_in(dir)?;
         Ok(AtomicFile {
-            target: target.to_path_buf(),
-            tmp,
+            target,
+            out: Out::Temp(tmp),
         })
     }
 
     pub fn writer(&mut self) -> &mut std::fs::File {
-        self.tmp.as_file_mut()
+        match &mut self.out {
+            Out::Temp(t) => t.as_file_mut(),
+            Out::InPlace(f) => f,
+        }
     }
 
     /// Flushes and renames into place.
     pub fn commit(mut self) -> std::io::Result<()> {
-        self.tmp.as_file_mut().flush()?;
-        self.tmp.persist(&self.target).map_err(|e| e.error)?;
+        self.writer().flush()?;
+        if let Out::Temp(t) = self.out {
+            t.persist(&self.target).map_err(|e| e.error)?;
+        }
         Ok(())
     }
 }

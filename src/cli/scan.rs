@@ -106,51 +106,29 @@ impl Sink for ScanSink<'_> {
     }
 }
 
-/// An output file written whole or not at all: a temporary file beside the target (with the
-/// permissions a new file gets, not a temporary file's 0600), renamed onto it at the end. A
-/// scan that fails or is killed never leaves a partial target; the temporary file is removed
-/// on failure (a killed process leaves it as `.beian-*.tmp`).
+/// An output file (`-o`, `--errors`, `--summary`): written whole or not at all.
 struct OutFile {
-    target: PathBuf,
-    tmp: tempfile::NamedTempFile,
+    shown: String,
+    file: super::AtomicFile,
 }
 
 impl OutFile {
     fn create(target: &Path) -> Result<OutFile, String> {
-        let dir = match target.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        let mut b = tempfile::Builder::new();
-        b.prefix(".beian-").suffix(".tmp");
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            b.permissions(std::fs::Permissions::from_mode(0o666));
-        }
-        let tmp = b
-            .tempfile_in(&dir)
-            .map_err(|e| format!("cannot write `{}`: {e}", target.display()))?;
-        Ok(OutFile {
-            target: target.to_path_buf(),
-            tmp,
-        })
+        let shown = target.display().to_string();
+        super::AtomicFile::create(target)
+            .map(|file| OutFile { shown, file })
+            .map_err(|e| format!("cannot write `{}`: {e}", target.display()))
     }
 
     fn writer(&mut self) -> &mut std::fs::File {
-        self.tmp.as_file_mut()
+        self.file.writer()
     }
 
-    fn commit(mut self) -> Result<(), String> {
-        let target = self.target;
-        self.tmp
-            .as_file_mut()
-            .flush()
-            .map_err(|e| format!("cannot write `{}`: {e}", target.display()))?;
-        self.tmp
-            .persist(&target)
-            .map_err(|e| format!("cannot write `{}`: {}", target.display(), e.error))?;
-        Ok(())
+    fn commit(self) -> Result<(), String> {
+        let shown = self.shown;
+        self.file
+            .commit()
+            .map_err(|e| format!("cannot write `{shown}`: {e}"))
     }
 }
 
