@@ -269,7 +269,7 @@ fn read_object<'de, 's, A: MapAccess<'de>>(
     keep: bool,
 ) -> Result<ObjectRead, A::Error> {
     let mut slots = if keep {
-        vec![Value::Null; schema.fields.len()]
+        crate::value::nulls(schema.fields.len())
     } else {
         Vec::new()
     };

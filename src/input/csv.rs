@@ -115,7 +115,7 @@ impl Plan {
                 .as_slice()
         });
         build(&self.root, &self.columns, &row, keep, ctx)
-            .unwrap_or_else(|| vec![Value::Null; schema.fields.len()])
+            .unwrap_or_else(|| crate::value::nulls(schema.fields.len()))
     }
 }
 
@@ -201,14 +201,14 @@ fn build<'s>(
         if !read {
             continue; // converted for its errors only
         }
-        let slots = slots.get_or_insert_with(|| vec![Value::Null; node.len]);
+        let slots = slots.get_or_insert_with(|| crate::value::nulls(node.len));
         if let Some(x) = slots.get_mut(slot) {
             *x = v;
         }
     }
     for (slot, child) in &node.children {
         if let Some(obj) = build(child, columns, row, keep, ctx) {
-            let slots = slots.get_or_insert_with(|| vec![Value::Null; node.len]);
+            let slots = slots.get_or_insert_with(|| crate::value::nulls(node.len));
             if let Some(x) = slots.get_mut(*slot) {
                 *x = Value::Object(Arc::new(obj));
             }
