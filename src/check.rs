@@ -2046,7 +2046,7 @@ fn build_value(node: &Node, ty: &Type) -> Value {
                 .map(|(k, val)| (k.text().unwrap_or("").to_string(), build_value(val, v)))
                 .collect(),
         )),
-        (NodeKind::Map(pairs), Type::Object(o)) => Value::Object(Arc::new(
+        (NodeKind::Map(pairs), Type::Object(o)) => Value::Object(Arc::from(
             o.fields
                 .iter()
                 .map(|(name, ft)| {
@@ -2055,7 +2055,7 @@ fn build_value(node: &Node, ty: &Type) -> Value {
                         .find(|(k, _)| k.text() == Some(name.as_str()))
                         .map_or(Value::Null, |(_, v)| build_value(v, ft))
                 })
-                .collect(),
+                .collect::<Vec<_>>(),
         )),
         (NodeKind::Scalar { .. }, _) => match node.scalar() {
             Some(Scalar::Bool(b)) => Value::Bool(b),

@@ -261,7 +261,7 @@ mod tests {
     fn slot() -> impl Strategy<Value = Value> {
         prop_oneof![
             leaf(),
-            (leaf(), leaf()).prop_map(|(a, b)| Value::Object(Arc::new(vec![a, b]))),
+            (leaf(), leaf()).prop_map(|(a, b)| Value::Object(Arc::from(vec![a, b]))),
         ]
     }
 

@@ -274,12 +274,15 @@ fn num(v: &Value) -> Option<f64> {
 pub fn equal(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Int(x), Value::Float(y)) | (Value::Float(y), Value::Int(x)) => (*x as f64) == *y,
-        (Value::List(x), Value::List(y)) | (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len() && x.iter().zip(y.iter()).all(|(p, q)| equal(p, q))
-        }
+        (Value::List(x), Value::List(y)) => all_equal(x, y),
+        (Value::Object(x), Value::Object(y)) => all_equal(x, y),
         (Value::Domain(x), Value::Domain(y)) => x.ascii() == y.ascii(),
         _ => a == b,
     }
+}
+
+fn all_equal(x: &[Value], y: &[Value]) -> bool {
+    x.len() == y.len() && x.iter().zip(y).all(|(p, q)| equal(p, q))
 }
 
 /// Order of two values of one ordered type (numbers across int and float).
@@ -452,7 +455,7 @@ fn path<'e>(ir: &'e Ir, env: &'e Env<'_, '_>) -> Option<&'e Value> {
 pub fn eval(ir: &Ir, env: &mut Env<'_, '_>) -> Value {
     match ir {
         Ir::Const(v) => v.clone(),
-        Ir::Record => Value::Object(Arc::new(env.record.to_vec())),
+        Ir::Record => Value::Object(Arc::from(env.record)),
         Ir::Local(i) => {
             if let Some(Some(pending)) = env.pending.get_mut(*i).map(Option::take) {
                 let v = eval(pending, env);

@@ -26,8 +26,9 @@ pub enum Value {
     Domain(Arc<DomainName>),
     Ip(IpAddr),
     List(Arc<Vec<Value>>),
-    /// Fields by slot; the static type knows their names.
-    Object(Arc<Vec<Value>>),
+    /// Fields by slot; the static type knows their names. One allocation: the slots are
+    /// created in the `Arc` (see [`object_slots`]) and filled in place.
+    Object(Arc<[Value]>),
     /// A mapping table's data.
     Map(Arc<FxHashMap<String, Value>>),
 }
@@ -38,6 +39,12 @@ pub fn nulls(n: usize) -> Vec<Value> {
     let mut v = Vec::with_capacity(n);
     v.resize_with(n, || Value::Null);
     v
+}
+
+/// An object's `n` slots, all null, in one allocation; fill them through `Arc::get_mut`
+/// while the object is not shared yet.
+pub fn object_slots(n: usize) -> Arc<[Value]> {
+    (0..n).map(|_| Value::Null).collect()
 }
 
 impl Value {

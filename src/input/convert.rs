@@ -238,9 +238,10 @@ impl<'de, 's> Visitor<'de> for RootVisitor<'_, 's> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-        match read_object(map, self.schema, self.ctx, true)? {
-            ObjectRead::Object(slots) => Ok(slots),
-            ObjectRead::Number(_) => Err(de::Error::invalid_type(
+        let mut slots = crate::value::nulls(self.schema.fields.len());
+        match read_object(map, self.schema, self.ctx, Some(&mut slots))? {
+            None => Ok(slots),
+            Some(_number) => Err(de::Error::invalid_type(
                 de::Unexpected::Other("number"),
                 &"a JSON object",
             )),
@@ -253,32 +254,22 @@ impl<'de, 's> Visitor<'de> for RootVisitor<'_, 's> {
 /// number for a `string` field keeps its text as written (`12.50`, `1E5`; SPEC §3, §7).
 const NUMBER_TOKEN: &str = "$serde_json::private::Number";
 
-/// What an object-shaped value turned out to be.
-enum ObjectRead {
-    Object(Vec<Value>),
-    /// A JSON number (its text as written).
-    Number(String),
-}
-
-/// Reads an object's fields into slots; with `keep` false (an unread object) nothing is
-/// stored, but every field is still checked.
+/// Reads an object's fields into `slots` (null, one per schema field); with `None` (an
+/// unread object) nothing is stored, but every field is still checked. Returns the text of a
+/// JSON number when the "object" turns out to be one (see [`NUMBER_TOKEN`]).
 fn read_object<'de, 's, A: MapAccess<'de>>(
     mut map: A,
     schema: &'s ObjectType,
     ctx: &mut Ctx<'s>,
-    keep: bool,
-) -> Result<ObjectRead, A::Error> {
-    let mut slots = if keep {
-        crate::value::nulls(schema.fields.len())
-    } else {
-        Vec::new()
-    };
+    mut slots: Option<&mut [Value]>,
+) -> Result<Option<String>, A::Error> {
+    let keep = slots.is_some();
     // which fields to store: looked up once per object
     let mask = ctx.usage.map(|u| u.mask(schema));
     let mut hint = 0;
     while let Some(slot) = map.next_key_seed(KeySeed { schema, hint })? {
         match slot {
-            Some(NUMBER_SLOT) => return Ok(ObjectRead::Number(map.next_value::<String>()?)),
+            Some(NUMBER_SLOT) => return Ok(Some(map.next_value::<String>()?)),
             None => {
                 map.next_value::<IgnoredAny>()?;
             }
@@ -296,13 +287,14 @@ fn read_object<'de, 's, A: MapAccess<'de>>(
                     keep,
                 });
                 ctx.path.pop();
-                if let Some(s) = slots.get_mut(i) {
-                    *s = v?;
+                let v = v?;
+                if let Some(s) = slots.as_deref_mut().and_then(|s| s.get_mut(i)) {
+                    *s = v;
                 }
             }
         }
     }
-    Ok(ObjectRead::Object(slots))
+    Ok(None)
 }
 
 /// The slot [`KeySeed`] gives for [`NUMBER_TOKEN`].
@@ -500,11 +492,21 @@ impl<'de, 's> Visitor<'de> for ValueSeed<'_, 's> {
 
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Value, A::Error> {
         match self.ty {
-            Type::Object(o) => Ok(match read_object(map, o, self.ctx, self.keep)? {
-                ObjectRead::Number(text) => self.bad(text, "a number"),
-                ObjectRead::Object(_) if !self.keep => Value::Null,
-                ObjectRead::Object(slots) => Value::Object(Arc::new(slots)),
-            }),
+            Type::Object(o) => {
+                if !self.keep {
+                    return Ok(match read_object(map, o, self.ctx, None)? {
+                        Some(text) => self.bad(text, "a number"),
+                        None => Value::Null,
+                    });
+                }
+                let mut slots = crate::value::object_slots(o.fields.len());
+                // not shared yet, so `get_mut` gives the slots
+                let number = read_object(map, o, self.ctx, Arc::get_mut(&mut slots))?;
+                Ok(match number {
+                    Some(text) => self.bad(text, "a number"),
+                    None => Value::Object(slots),
+                })
+            }
             _ => {
                 // a number (see `NUMBER_TOKEN`) or an object
                 use serde::Deserialize;

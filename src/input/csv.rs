@@ -114,7 +114,7 @@ impl Plan {
                 })
                 .as_slice()
         });
-        build(&self.root, &self.columns, &row, keep, ctx)
+        build::<Vec<Value>>(&self.root, &self.columns, &row, keep, ctx)
             .unwrap_or_else(|| crate::value::nulls(schema.fields.len()))
     }
 }
@@ -168,14 +168,39 @@ fn reads_path(usage: &crate::program::Usage, schema: &ObjectType, path: &[usize]
     true
 }
 
-fn build<'s>(
+/// An object's slots as [`build`] fills them: the record's own `Vec`, or a nested object's
+/// single-allocation `Arc` (filled before it is shared).
+trait Slots {
+    fn nulls(n: usize) -> Self;
+    fn slot(&mut self, i: usize) -> Option<&mut Value>;
+}
+
+impl Slots for Vec<Value> {
+    fn nulls(n: usize) -> Self {
+        crate::value::nulls(n)
+    }
+    fn slot(&mut self, i: usize) -> Option<&mut Value> {
+        self.get_mut(i)
+    }
+}
+
+impl Slots for Arc<[Value]> {
+    fn nulls(n: usize) -> Self {
+        crate::value::object_slots(n)
+    }
+    fn slot(&mut self, i: usize) -> Option<&mut Value> {
+        Arc::get_mut(self).and_then(|s| s.get_mut(i))
+    }
+}
+
+fn build<'s, S: Slots>(
     node: &Node,
     columns: &'s [Option<Column>],
     row: &Row<'_>,
     keep: Option<&[bool]>,
     ctx: &mut Ctx<'s>,
-) -> Option<Vec<Value>> {
-    let mut slots: Option<Vec<Value>> = None;
+) -> Option<S> {
+    let mut slots: Option<S> = None;
     for &(col, slot) in &node.cols {
         let (Some(Some(c)), Some(cell)) = (columns.get(col), row.cells.get(col)) else {
             continue;
@@ -201,16 +226,16 @@ fn build<'s>(
         if !read {
             continue; // converted for its errors only
         }
-        let slots = slots.get_or_insert_with(|| crate::value::nulls(node.len));
-        if let Some(x) = slots.get_mut(slot) {
+        let slots = slots.get_or_insert_with(|| S::nulls(node.len));
+        if let Some(x) = slots.slot(slot) {
             *x = v;
         }
     }
     for (slot, child) in &node.children {
-        if let Some(obj) = build(child, columns, row, keep, ctx) {
-            let slots = slots.get_or_insert_with(|| crate::value::nulls(node.len));
-            if let Some(x) = slots.get_mut(*slot) {
-                *x = Value::Object(Arc::new(obj));
+        if let Some(obj) = build::<Arc<[Value]>>(child, columns, row, keep, ctx) {
+            let slots = slots.get_or_insert_with(|| S::nulls(node.len));
+            if let Some(x) = slots.slot(*slot) {
+                *x = Value::Object(obj);
             }
         }
     }
