@@ -44,7 +44,15 @@ pub struct Ctx<'s> {
     order: Vec<Vec<usize>>,
     /// The fields to keep (scan); `None` keeps every declared field (tests, explain).
     usage: Option<&'s Usage>,
+    /// The last domains converted, by input text: an export repeats a site's domains (in
+    /// `website.domains` and `domain_facts[].name`), and an IDN costs thousands of
+    /// instructions to convert. The key buffers are reused, so a miss allocates nothing more.
+    domains: [(String, Option<Arc<domain::DomainName>>); DOMAIN_CACHE],
+    domains_next: usize,
 }
+
+/// How many converted domains [`Ctx`] remembers.
+const DOMAIN_CACHE: usize = 4;
 
 impl<'s> Ctx<'s> {
     pub fn new() -> Ctx<'s> {
@@ -59,6 +67,29 @@ impl<'s> Ctx<'s> {
 
     pub fn usage(&self) -> Option<&'s Usage> {
         self.usage
+    }
+
+    /// Converts a domain, through the cache of recent ones.
+    fn domain(&mut self, s: &str) -> Result<Value, String> {
+        if let Some((_, Some(d))) = self.domains.iter().find(|(k, _)| k == s) {
+            return Ok(Value::Domain(d.clone()));
+        }
+        let d = Arc::new(domain::parse_domain(s)?);
+        if let Some(entry) = self.domains.get_mut(self.domains_next % DOMAIN_CACHE) {
+            entry.0.clear();
+            entry.0.push_str(s);
+            entry.1 = Some(d.clone());
+        }
+        self.domains_next = self.domains_next.wrapping_add(1);
+        Ok(Value::Domain(d))
+    }
+
+    /// [`convert_text`], with domains through the cache.
+    fn convert_text(&mut self, s: &str, ty: &Type) -> Result<Value, String> {
+        match ty {
+            Type::Domain => self.domain(s),
+            _ => convert_text(s, ty),
+        }
     }
 
     fn path_string(&self) -> String {
@@ -186,7 +217,7 @@ pub fn convert_cell(cell: &str, ty: &Type, ctx: &mut Ctx<'_>) -> Value {
                     out.push(Value::Null);
                     continue;
                 }
-                match convert_text(part, elem) {
+                match ctx.convert_text(part, elem) {
                     Ok(v) => out.push(v),
                     Err(reason) => {
                         ctx.path.push(Seg::Index(i));
@@ -202,7 +233,7 @@ pub fn convert_cell(cell: &str, ty: &Type, ctx: &mut Ctx<'_>) -> Value {
             ctx.error(cell.to_string(), "an object cannot come from text".into());
             Value::Null
         }
-        _ => match convert_text(cell, ty) {
+        _ => match ctx.convert_text(cell, ty) {
             Ok(v) => v,
             Err(reason) => {
                 ctx.error(cell.to_string(), reason);
@@ -561,5 +592,62 @@ pub fn slot_value<'v>(record: &'v [Value], path: &[usize]) -> Option<&'v Value> 
     match v {
         Value::Object(o) => slot_value(o, rest),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn domain_text(v: &Value) -> Option<(String, String)> {
+        match v {
+            Value::Domain(d) => Some((d.ascii().to_string(), d.unicode().to_string())),
+            _ => None,
+        }
+    }
+
+    /// The cache of recent domains gives what a fresh conversion gives, for repeats, case
+    /// variants, IDNs, invalid names and more names than it holds.
+    #[test]
+    fn domain_cache_matches_fresh_conversion() {
+        let inputs = [
+            "例子.中国",
+            "Example.COM",
+            "example.com",
+            "例子.中国",
+            "xn--fsqu00a.xn--fiqs8s",
+            "bad..name",
+            "bad..name",
+            "a.cn",
+            "b.cn",
+            "c.cn",
+            "d.cn",
+            "example.com",
+            "Example.COM",
+            "例子.中国",
+        ];
+        let mut ctx = Ctx::new();
+        for s in inputs {
+            let cached = ctx.convert_text(s, &Type::Domain);
+            let fresh = convert_text(s, &Type::Domain);
+            match (&cached, &fresh) {
+                (Ok(c), Ok(f)) => assert_eq!(domain_text(c), domain_text(f), "{s}"),
+                (Err(c), Err(f)) => assert_eq!(c, f, "{s}"),
+                _ => panic!("{s}: cached {cached:?}, fresh {fresh:?}"),
+            }
+        }
+        let mut list_ctx = Ctx::new();
+        let v = convert_cell(
+            "例子.中国; 例子.中国;x.cn",
+            &Type::List(Box::new(Type::Domain)),
+            &mut list_ctx,
+        );
+        let Value::List(items) = v else {
+            panic!("not a list: {v:?}")
+        };
+        let texts: Vec<_> = items.iter().filter_map(domain_text).collect();
+        assert_eq!(texts.len(), 3);
+        assert_eq!(texts.first(), texts.get(1));
+        assert!(list_ctx.is_clean());
     }
 }
