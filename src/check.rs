@@ -938,10 +938,12 @@ impl<'a> Checker<'a> {
             format!("unknown name `{name}`"),
             "not a field, variable or `let` name",
             help.or_else(|| {
-                Some(format!(
-                    "fields: {}",
-                    self.schema.names().collect::<Vec<_>>().join(", ")
-                ))
+                let names: Vec<&str> = self.schema.names().collect();
+                Some(if names.is_empty() {
+                    "the schema declares no fields (`schema: {fields: {...}}`)".to_string()
+                } else {
+                    format!("fields: {}", names.join(", "))
+                })
             }),
         );
         None

@@ -898,3 +898,33 @@ fn a_select_entry_that_names_no_rule_is_a_warning_with_a_hint() {
     assert!(!s.stderr.contains("`c` matches"), "{}", s.stderr);
     assert_eq!(s.findings.len(), 1);
 }
+
+#[test]
+fn empty_json_strings_are_null_except_for_string_fields() {
+    // SPEC §7: a JSON string converts as a CSV cell does, and an empty cell is null; a
+    // `string` field keeps "" (JSON can tell it from null)
+    let data = br#"{"id":"a","n":"","ok":"","day":"","ips":"","sub":{"name":"","d":""},"domain_facts":[{"name":"","expiry":""}]}
+{"id":"","n":20,"day":""}
+{"id":"c","n":30,"ok":" "}
+"#;
+    let s = scan1("a.jsonl", data);
+    // only the blank-but-not-empty bool is an error: values are not trimmed
+    assert_eq!(s.counts(), (3, 3, 0, 1));
+    let errors: Vec<(&str, &str)> = s
+        .errors
+        .iter()
+        .map(|e| (e["record"].as_str().unwrap(), e["field"].as_str().unwrap()))
+        .collect();
+    assert_eq!(errors, [("c", "ok")]);
+    let found: Vec<(&str, &str)> = s
+        .findings
+        .iter()
+        .map(|f| {
+            (
+                f["record"].as_str().unwrap(),
+                f["message"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(found, [("", " n=20"), ("c", "c n=30")]);
+}

@@ -316,6 +316,7 @@ fn read_object<'de, 's, A: MapAccess<'de>>(
                     ty,
                     ctx: &mut *ctx,
                     keep,
+                    element: false,
                 });
                 ctx.path.pop();
                 let v = v?;
@@ -373,6 +374,8 @@ struct ValueSeed<'a, 's> {
     ctx: &'a mut Ctx<'s>,
     /// False for a field the pack never reads: check it, report its errors, store nothing.
     keep: bool,
+    /// An element of a JSON list (not a field's own value).
+    element: bool,
 }
 
 impl<'de, 's> DeserializeSeed<'de> for ValueSeed<'_, 's> {
@@ -473,6 +476,14 @@ impl<'de, 's> Visitor<'de> for ValueSeed<'_, 's> {
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
+        // a field's JSON string converts as a CSV cell does (SPEC §7), and an empty cell is
+        // null: `""` for a date, a number or a list is "not given", not an error. A `string`
+        // field keeps `""`, which JSON, unlike CSV, can tell from null. An element of a JSON
+        // list is not a cell: `""` there is checked like any text (only a CSV cell's empty
+        // elements are null without an error).
+        if v.is_empty() && !self.element && !matches!(self.ty, Type::Str) {
+            return Ok(Value::Null);
+        }
         if !self.keep {
             // text always converts to a string; other types are checked for their errors
             if !matches!(self.ty, Type::Str)
@@ -503,6 +514,7 @@ impl<'de, 's> Visitor<'de> for ValueSeed<'_, 's> {
                 ty: elem,
                 ctx: &mut *self.ctx,
                 keep,
+                element: true,
             });
             self.ctx.path.pop();
             match next? {
