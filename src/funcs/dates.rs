@@ -182,8 +182,8 @@ pub fn date_of(dt: &DateTime<FixedOffset>) -> NaiveDate {
     dt.with_timezone(&cst()).date_naive()
 }
 
-/// RFC 3339 in +08:00, with the shortest fraction of a second, and none when it is zero
-/// (`2026-01-05T10:00:00+08:00`, `2026-01-05T10:00:00.5+08:00`).
+/// RFC 3339 in +08:00; a fraction of a second in groups of three digits, none when it is zero
+/// (`2026-01-05T10:00:00+08:00`, `2026-01-05T10:00:00.500+08:00`).
 pub fn render_datetime(dt: &DateTime<FixedOffset>) -> String {
     use chrono::Timelike;
     let local = dt.with_timezone(&cst()).naive_local();
@@ -194,11 +194,16 @@ pub fn render_datetime(dt: &DateTime<FixedOffset>) -> String {
         format!("{year:+05}")
     };
     let nano = local.nanosecond() % 1_000_000_000;
+    // chrono's `SecondsFormat::AutoSi` (what its `to_rfc3339` writes): milli-, micro- or
+    // nanoseconds, whichever shows every non-zero digit; nothing for whole seconds
     let frac = if nano == 0 {
         String::new()
+    } else if nano % 1_000_000 == 0 {
+        format!(".{:03}", nano / 1_000_000)
+    } else if nano % 1_000 == 0 {
+        format!(".{:06}", nano / 1_000)
     } else {
-        let digits = format!("{nano:09}");
-        format!(".{}", digits.trim_end_matches('0'))
+        format!(".{nano:09}")
     };
     format!(
         "{year}-{:02}-{:02}T{:02}:{:02}:{:02}{frac}+08:00",
@@ -513,9 +518,28 @@ mod tests {
         assert_eq!(date_of(&b), d("2026-01-05"));
         assert_eq!(render_datetime(&b), "2026-01-05T10:00:00+08:00");
         let c = parse_datetime("2026-01-05T10:00:00.5+08:00").unwrap();
-        assert_eq!(render_datetime(&c), "2026-01-05T10:00:00.5+08:00");
+        assert_eq!(render_datetime(&c), "2026-01-05T10:00:00.500+08:00");
+        for (input, shown) in [
+            ("2026-01-05T10:00:00.120", "2026-01-05T10:00:00.120+08:00"),
+            (
+                "2026-01-05T10:00:00.1234",
+                "2026-01-05T10:00:00.123400+08:00",
+            ),
+            (
+                "2026-01-05T10:00:00.000001",
+                "2026-01-05T10:00:00.000001+08:00",
+            ),
+            (
+                "2026-01-05T10:00:00.0000001",
+                "2026-01-05T10:00:00.000000100+08:00",
+            ),
+            ("2026-01-05T02:00:00.000Z", "2026-01-05T10:00:00+08:00"),
+        ] {
+            let d = parse_datetime(input).unwrap();
+            assert_eq!(render_datetime(&d), shown, "{input}");
+        }
         let e = parse_datetime("2026-01-05T10:00:00.000120Z").unwrap();
-        assert_eq!(render_datetime(&e), "2026-01-05T18:00:00.00012+08:00");
+        assert_eq!(render_datetime(&e), "2026-01-05T18:00:00.000120+08:00");
         let f = parse_datetime("2026-01-05T10:00:00.000Z").unwrap();
         assert_eq!(render_datetime(&f), "2026-01-05T18:00:00+08:00");
         let g = parse_datetime("2026-01-05T10:00:00.000000001+08:00").unwrap();
@@ -529,7 +553,7 @@ mod tests {
         // Round trip through the renderer.
         for s in [
             "2026-01-05T10:00:00+08:00",
-            "2026-01-05T10:00:00.5+08:00",
+            "2026-01-05T10:00:00.500+08:00",
             "1999-12-31T23:59:59.999+08:00",
         ] {
             assert_eq!(render_datetime(&parse_datetime(s).unwrap()), s);
