@@ -241,6 +241,8 @@ fn run_case(
         calendar: &compiled.program.calendar,
         pending: Vec::new(),
         captures: Vec::new(),
+        shared: Vec::new(),
+        element: 0,
     };
     let value = eval(&compiled.ir, &mut env);
     let got = value.to_json(&compiled.ty);

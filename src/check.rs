@@ -132,6 +132,8 @@ pub fn check(pack: PackDef, sources: Sources) -> (Option<Program>, Vec<Diagnosti
     if diags.iter().any(Diagnostic::is_error) {
         return (None, diags);
     }
+    let mut rules = rules;
+    let shared = crate::compile::share_lets(&mut rules);
     let program = Program {
         meta: pack.meta,
         schema,
@@ -140,6 +142,7 @@ pub fn check(pack: PackDef, sources: Sources) -> (Option<Program>, Vec<Diagnosti
         calendar,
         sources,
         usage: Arc::new(usage),
+        shared,
     };
     (Some(program), diags)
 }
@@ -2160,6 +2163,7 @@ pub fn check_expression(
                 calendar: c.calendar.clone(),
                 sources: sources.clone(),
                 usage: Arc::new(std::mem::take(&mut c.usage)),
+                shared: 0,
             },
             ty,
             locals: scope.slots,

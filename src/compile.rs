@@ -33,6 +33,8 @@ pub fn fold(ir: Ir, calendar: &Calendar) -> Ir {
         calendar,
         pending: Vec::new(),
         captures: Vec::new(),
+        shared: Vec::new(),
+        element: 0,
     };
     let mut env = program_free_env;
     let v: Value = eval(&ir, &mut env);
@@ -121,6 +123,130 @@ fn direct_tests(ir: Ir) -> Ir {
 }
 
 /// [`optimize`]s every expression of a rule.
+/// Shares `let` values between rules: a `let` whose definition is the same text in several
+/// rules, and reads only the record, the tables, `as_of`, other such lets and (for rules
+/// iterating the same `for_each`) the element, is computed once per record (or element) and
+/// kept for the others (see [`Ir::Shared`]). The DV rules, for one, each define the same
+/// `scope` and `in_scope` per domain. Lets are pure, so this cannot be observed. Returns how
+/// many shared slots there are.
+pub fn share_lets(rules: &mut [Rule]) -> usize {
+    // the keys of every rule's lets, and how many rules define each
+    let keys: Vec<Vec<Option<(String, bool)>>> = rules.iter().map(let_keys).collect();
+    let mut uses: std::collections::HashMap<&str, usize> = Default::default();
+    for key in keys.iter().flatten().flatten() {
+        *uses.entry(key.0.as_str()).or_default() += 1;
+    }
+    let mut ids: std::collections::HashMap<String, usize> = Default::default();
+    for (rule, keys) in rules.iter_mut().zip(&keys) {
+        let iterates = rule.for_each.is_some();
+        for ((_, ir), key) in rule.lets.iter_mut().zip(keys) {
+            let Some((key, per_element)) = key else {
+                continue;
+            };
+            // worth it when another rule has it, or when it would be recomputed per element
+            let in_other_rules = uses.get(key.as_str()).is_some_and(|n| *n > 1);
+            let once_per_record = iterates && !per_element;
+            if !(in_other_rules || once_per_record) {
+                continue;
+            }
+            let next = ids.len();
+            let id = *ids.entry(key.clone()).or_insert(next);
+            let inner = std::mem::replace(ir, Ir::Record);
+            *ir = Ir::Shared(id, *per_element, Box::new(inner));
+        }
+    }
+    ids.len()
+}
+
+/// The sharing keys of a rule's lets (see [`LetKeys`]), in the order of `rule.lets`.
+fn let_keys(rule: &Rule) -> Vec<Option<(String, bool)>> {
+    if rule.lets.len() != rule.text.lets.len() {
+        return vec![None; rule.lets.len()];
+    }
+    // the element of a `for_each` over a record-level list, named by its text
+    let element = rule.for_each.as_ref().and_then(|(slot, list)| {
+        let mut free = std::collections::HashSet::new();
+        list.free_locals(&mut free);
+        free.is_empty()
+            .then(|| (*slot, rule.text.for_each.clone().unwrap_or_default()))
+    });
+    let mut keys = LetKeys {
+        lets: &rule.lets,
+        names: &rule.text.lets,
+        element: element.as_ref(),
+        memo: vec![Memo::Todo; rule.lets.len()],
+    };
+    (0..rule.lets.len()).map(|j| keys.key(j)).collect()
+}
+
+#[derive(Clone)]
+enum Memo {
+    Todo,
+    Busy,
+    Done(Option<(String, bool)>),
+}
+
+/// Works out the sharing key of each `let` of one rule.
+struct LetKeys<'r> {
+    lets: &'r [(usize, Ir)],
+    /// (name, text), in the order of `lets`.
+    names: &'r [(String, String)],
+    element: Option<&'r (usize, String)>,
+    memo: Vec<Memo>,
+}
+
+impl LetKeys<'_> {
+    /// The key of let `j` (its text, with the definitions of the lets it reads and the
+    /// `for_each` it depends on) and whether it depends on the element; `None` when it reads
+    /// something else local to the rule.
+    fn key(&mut self, j: usize) -> Option<(String, bool)> {
+        match self.memo.get(j) {
+            Some(Memo::Done(k)) => return k.clone(),
+            Some(Memo::Busy) | None => return None,
+            Some(Memo::Todo) => {}
+        }
+        if let Some(m) = self.memo.get_mut(j) {
+            *m = Memo::Busy;
+        }
+        let result = self.compute(j);
+        if let Some(m) = self.memo.get_mut(j) {
+            *m = Memo::Done(result.clone());
+        }
+        result
+    }
+
+    fn compute(&mut self, j: usize) -> Option<(String, bool)> {
+        let (_, ir) = self.lets.get(j)?;
+        let (_, text) = self.names.get(j)?;
+        let mut free = std::collections::HashSet::new();
+        ir.free_locals(&mut free);
+        let mut free: Vec<usize> = free.into_iter().collect();
+        free.sort_unstable();
+        let mut per_element = false;
+        let mut refs = Vec::new();
+        for slot in free {
+            if let Some((_, fe)) = self.element.filter(|(s, _)| *s == slot) {
+                per_element = true;
+                refs.push(format!("for_each {fe}"));
+                continue;
+            }
+            let k = self.lets.iter().position(|(s, _)| *s == slot)?;
+            let (key, elem) = self.key(k)?;
+            let (name, _) = self.names.get(k)?;
+            per_element |= elem;
+            refs.push(format!("{name} = {key}"));
+        }
+        if per_element {
+            if let Some((_, fe)) = self.element {
+                refs.push(format!("for_each {fe}"));
+            }
+        }
+        refs.sort();
+        refs.dedup();
+        Some((format!("{text}\u{0}{}", refs.join("\u{0}")), per_element))
+    }
+}
+
 pub fn optimize_rule(rule: &mut Rule) {
     let take = |ir: &mut Ir| {
         let i = std::mem::replace(ir, Ir::Record);
@@ -202,6 +328,8 @@ mod tests {
             calendar: &calendar,
             pending: vec![None; 2],
             captures: Vec::new(),
+            shared: Vec::new(),
+            element: 0,
         };
         eval(ir, &mut env)
     }

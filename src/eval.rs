@@ -51,9 +51,37 @@ pub struct Env<'a, 'r> {
     /// Capture-group buffers of the regexes `capture` used, by regex address (kept per worker
     /// through [`Scratch`], so a capture allocates only its result).
     pub captures: Vec<(usize, regex::CaptureLocations)>,
+    /// Values of shared lets (see [`Ir::Shared`]) computed for this record: by shared slot,
+    /// then by element (index 0 for a record-level one).
+    pub shared: Vec<Vec<Option<Value>>>,
+    /// The index of the `for_each` element being evaluated (0 without one).
+    pub element: usize,
 }
 
 impl<'a, 'r> Env<'a, 'r> {
+    /// A shared let's value: kept from another rule, or computed now and kept. (Not inlined:
+    /// it would grow the frame of the recursive `eval`.)
+    #[inline(never)]
+    fn shared(&mut self, slot: usize, per_element: bool, ir: &Ir) -> Value {
+        let at = if per_element { self.element } else { 0 };
+        if let Some(Some(v)) = self.shared.get(slot).and_then(|s| s.get(at)) {
+            return v.clone();
+        }
+        let v = eval(ir, self);
+        if self.shared.len() <= slot {
+            self.shared.resize_with(slot + 1, Vec::new);
+        }
+        if let Some(s) = self.shared.get_mut(slot) {
+            if s.len() <= at {
+                s.resize(at + 1, None);
+            }
+            if let Some(x) = s.get_mut(at) {
+                *x = Some(v.clone());
+            }
+        }
+        v
+    }
+
     /// The capture buffer for `re`.
     fn capture_locations(&mut self, re: &regex::Regex) -> Option<&mut regex::CaptureLocations> {
         let key = std::ptr::from_ref(re) as usize;
@@ -75,6 +103,8 @@ impl<'a, 'r> Env<'a, 'r> {
             calendar: &program.calendar,
             pending: Vec::new(),
             captures: Vec::new(),
+            shared: Vec::new(),
+            element: 0,
         }
     }
 }
@@ -85,6 +115,7 @@ pub struct Scratch<'p> {
     locals: Vec<Value>,
     pending: Vec<Option<&'p Ir>>,
     captures: Vec<(usize, regex::CaptureLocations)>,
+    shared: Vec<Vec<Option<Value>>>,
 }
 
 /// Evaluates the rules whose indices are in `rules` (in that order) on a record.
@@ -104,12 +135,16 @@ pub fn evaluate_in<'p>(
     env.locals = std::mem::take(&mut scratch.locals);
     env.pending = std::mem::take(&mut scratch.pending);
     env.captures = std::mem::take(&mut scratch.captures);
+    env.shared = std::mem::take(&mut scratch.shared);
     let out = evaluate_env(program, rules, &mut env);
     env.locals.clear();
     env.pending.clear();
+    // shared values belong to this record; the buffers stay
+    env.shared.iter_mut().for_each(Vec::clear);
     scratch.locals = std::mem::take(&mut env.locals);
     scratch.pending = std::mem::take(&mut env.pending);
     scratch.captures = std::mem::take(&mut env.captures);
+    scratch.shared = std::mem::take(&mut env.shared);
     out
 }
 
@@ -146,6 +181,7 @@ pub fn eval_rule<'a>(
         marks.fill(None);
     }
     let mut undetermined = 0;
+    env.element = 0;
     match &rule.for_each {
         None => {
             if let Some(f) = eval_element(rule, index, None, env, &mut undetermined) {
@@ -160,6 +196,7 @@ pub fn eval_rule<'a>(
                 if let Some(s) = env.locals.get_mut(*slot) {
                     *s = item.clone();
                 }
+                env.element = i;
                 if let Some(f) = eval_element(rule, index, Some(i), env, &mut undetermined) {
                     findings.push(f);
                 }
@@ -467,6 +504,7 @@ pub fn eval(ir: &Ir, env: &mut Env<'_, '_>) -> Value {
             env.locals.get(*i).cloned().unwrap_or_default()
         }
         Ir::AsOf => Value::Date(env.as_of),
+        Ir::Shared(slot, per_element, inner) => env.shared(*slot, *per_element, inner),
         Ir::Field(base, slot) => {
             if let Some(v) = path(ir, env) {
                 return v.clone();
@@ -1027,6 +1065,8 @@ mod tests {
             calendar: &calendar,
             pending: Vec::new(),
             captures: Vec::new(),
+            shared: Vec::new(),
+            element: 0,
         };
         eval(ir, &mut env)
     }

@@ -205,23 +205,6 @@ fn window_text(from: Option<NaiveDate>, until: Option<NaiveDate>) -> String {
 
 // ---- building ----
 
-/// Local slots a node reads that are not bound inside it.
-fn free_locals(ir: &Ir, out: &mut HashSet<usize>) {
-    match ir {
-        Ir::Local(s) => {
-            out.insert(*s);
-        }
-        Ir::Macro(_, list, slot, body) => {
-            free_locals(list, out);
-            let mut inner = HashSet::new();
-            free_locals(body, &mut inner);
-            inner.remove(slot);
-            out.extend(inner);
-        }
-        _ => ir.children().into_iter().for_each(|c| free_locals(c, out)),
-    }
-}
-
 /// Whether an expression text is a literal (a string, a number, `true`, `false`, `null`).
 fn is_literal(text: &str) -> bool {
     let t = text.trim();
@@ -263,7 +246,7 @@ struct Ctx<'p, 'r> {
 impl Ctx<'_, '_> {
     fn per_element(&self, ir: &Ir) -> bool {
         let mut free = HashSet::new();
-        free_locals(ir, &mut free);
+        ir.free_locals(&mut free);
         free.iter().any(|s| !self.rule_slots.contains(s))
     }
 

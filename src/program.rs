@@ -75,6 +75,10 @@ pub enum Ir {
     EqNull(bool, Box<Ir>),
     /// `x == true` / `x == false` (or `!=` when the first flag is set): true only for that bool.
     EqBool(bool, Box<Ir>, bool),
+    /// A `let` that several rules define alike (built by [`crate::compile::share_lets`]): its
+    /// value is computed once per record, or once per element when the flag is set (it reads
+    /// the `for_each` element), and kept in shared slot `.0` for the other rules.
+    Shared(usize, bool, Box<Ir>),
 }
 
 /// `WORDS.exists(w, contains(H1, w) or contains(H2, w) ...)` as one multi-word search of
@@ -104,6 +108,7 @@ impl Ir {
             | Ir::InStrSet(x, _)
             | Ir::InDomainSet(x, _)
             | Ir::InCidr(x, _)
+            | Ir::Shared(_, _, x)
             | Ir::Matches(x, _) => vec![x.as_ref()],
             Ir::Index(a, b)
             | Ir::MapGet(a, b)
@@ -124,6 +129,23 @@ impl Ir {
         }
     }
 
+    /// The local slots the node reads that are not bound inside it (by a macro).
+    pub fn free_locals(&self, out: &mut std::collections::HashSet<usize>) {
+        match self {
+            Ir::Local(s) => {
+                out.insert(*s);
+            }
+            Ir::Macro(_, list, slot, body) => {
+                list.free_locals(out);
+                let mut inner = std::collections::HashSet::new();
+                body.free_locals(&mut inner);
+                inner.remove(slot);
+                out.extend(inner);
+            }
+            _ => self.children().into_iter().for_each(|c| c.free_locals(out)),
+        }
+    }
+
     /// [`Ir::children`], to rewrite them.
     pub fn children_mut(&mut self) -> Vec<&mut Ir> {
         match self {
@@ -139,6 +161,7 @@ impl Ir {
             | Ir::InStrSet(x, _)
             | Ir::InDomainSet(x, _)
             | Ir::InCidr(x, _)
+            | Ir::Shared(_, _, x)
             | Ir::Matches(x, _) => vec![x.as_mut()],
             Ir::Index(a, b)
             | Ir::MapGet(a, b)
@@ -373,6 +396,8 @@ pub struct Program {
     pub sources: Sources,
     /// The fields the rules read (see [`Usage`]).
     pub usage: Arc<Usage>,
+    /// How many shared `let` slots the rules use (see [`Ir::Shared`]).
+    pub shared: usize,
 }
 
 #[allow(dead_code)]
