@@ -456,6 +456,8 @@ impl Ctx<'_, '_> {
         for v in self.env.locals.iter_mut() {
             *v = Value::Null;
         }
+        // shared lets (`Ir::Shared`) keep a value per element: say which one this is
+        self.env.element = at.map_or(0, |(i, _)| i);
         if let (Some((_, slot)), Some((_, value, _))) = (at, &variable) {
             if let Some(s) = self.env.locals.get_mut(slot) {
                 *s = value.clone();

@@ -376,3 +376,31 @@ fn explains_a_rule_of_the_embedded_pack() {
     let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(v["rule"], first.as_str());
 }
+
+/// A `let` two rules share per element is shown with each element's own value.
+#[test]
+fn shared_element_lets_show_each_elements_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let rule = |id: &str| {
+        format!(
+            "  - id: {id}\n    title: t\n    category: c\n    severity: info\n    for_each: d in items\n    let:\n      v: d.x * 10\n    when: v > 15\n    message: \"{id} {{v}}\"\n"
+        )
+    };
+    let pack = format!(
+        "schema:\n  fields:\n    items:\n      - x: int\nrules:\n{}{}",
+        rule("R-1"),
+        rule("R-2")
+    );
+    std::fs::write(dir.path().join("pack.yaml"), pack).unwrap();
+    std::fs::write(
+        dir.path().join("r.json"),
+        r#"{"items": [{"x": 1}, {"x": 2}]}"#,
+    )
+    .unwrap();
+    let o = explain(dir.path(), &["R-2", "--record", "r.json"], None);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("  let v = 10\n"), "{out}");
+    assert!(out.contains("  let v = 20\n"), "{out}");
+    assert!(out.contains("R-2 20"), "{out}");
+}
