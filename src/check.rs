@@ -337,13 +337,53 @@ impl<'a> Checker<'a> {
             return;
         };
         let mut lists: [Vec<chrono::NaiveDate>; 2] = Default::default();
+        const KEYS: [&str; 2] = ["holidays", "workdays"];
+        if t.data.as_map().is_none() && !t.data.is_null() {
+            // a misshapen calendar would silently count every weekday as a working day
+            self.diags.push(
+                Diagnostic::error(
+                    Code::BadValue,
+                    format!("`calendar` must be a mapping, not {}", t.data.describe()),
+                )
+                .at(t.data.loc)
+                .label("expected `holidays:` and `workdays:` here")
+                .help("write `calendar: {holidays: [YYYY-MM-DD, ...], workdays: [...]}`"),
+            );
+        }
         if let Some(pairs) = t.data.as_map() {
             for (k, v) in pairs {
-                let idx = match k.text() {
-                    Some("holidays") => 0,
-                    Some("workdays") => 1,
-                    _ => continue,
+                let name = k.text().unwrap_or("");
+                let Some(idx) = KEYS.iter().position(|x| *x == name) else {
+                    let help = match closest(name, KEYS) {
+                        Some(c) => format!("did you mean `{c}`? allowed keys: holidays, workdays"),
+                        None => "allowed keys: holidays, workdays".to_string(),
+                    };
+                    self.diags.push(
+                        Diagnostic::error(
+                            Code::UnknownKey,
+                            format!("unknown key `{name}` in `calendar`"),
+                        )
+                        .at(k.loc)
+                        .label("not a key of the calendar")
+                        .help(help),
+                    );
+                    continue;
                 };
+                if v.as_seq().is_none() && !v.is_null() {
+                    self.diags.push(
+                        Diagnostic::error(
+                            Code::BadValue,
+                            format!(
+                                "`calendar.{name}` must be a list of dates, not {}",
+                                v.describe()
+                            ),
+                        )
+                        .at(v.loc)
+                        .label("expected a list")
+                        .help(format!("write `{name}: [2026-10-01, 2026-10-02]`")),
+                    );
+                    continue;
+                }
                 for entry in v.as_seq().unwrap_or_default() {
                     let text = entry.text().unwrap_or("");
                     match parse_iso_date(text) {

@@ -23,7 +23,7 @@ pub enum Code {
     /// E002: the YAML itself is malformed (the parser's message and position are shown).
     YamlSyntax,
     /// E003: a key that is not allowed at this place (top level, rule, test, `effective`,
-    /// `pack`, `schema`, waiver). The help names the closest allowed key.
+    /// `pack`, `schema`, the `calendar` table, waiver). The help names the closest allowed key.
     UnknownKey,
     /// E004: a key written twice in one mapping; YAML 1.2 forbids it and the second would
     /// silently win.

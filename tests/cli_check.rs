@@ -403,3 +403,63 @@ rules:
         ]
     );
 }
+
+/// A misshapen `calendar` table is an error at the key or value, not silently a calendar
+/// without holidays (every weekday would count as a working day).
+#[test]
+fn a_misshapen_calendar_is_an_error_where_it_is_wrong() {
+    let pack = |calendar: &str| {
+        format!(
+            "schema:\n  fields: {{d: date}}\ntables:\n  calendar: {calendar}\nrules:\n  - id: W-1\n    title: t\n    category: c\n    severity: info\n    when: add_workdays(d, 1) > d\n    message: \"{{d}}\"\n"
+        )
+    };
+    let diagnostics = |calendar: &str| -> Vec<(String, u64, u64)> {
+        let o = check(
+            &[("pack.yaml", &pack(calendar))],
+            &["-r", "pack.yaml", "--format", "json"],
+        );
+        let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+        v["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| d["severity"] == "error")
+            .map(|d| {
+                (
+                    d["code"].as_str().unwrap().to_string(),
+                    d["line"].as_u64().unwrap(),
+                    d["column"].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    // well formed, or with an empty list, is fine
+    assert!(diagnostics("{holidays: [2026-10-01], workdays: [2026-10-11]}").is_empty());
+    assert!(diagnostics("{holidays: [], workdays:}").is_empty());
+    // a typo in a key, at the key
+    assert_eq!(
+        diagnostics("{holidayz: [2026-10-01]}"),
+        [("E003".to_string(), 4, 14)]
+    );
+    // not a list, at the value; not a mapping, at the table
+    assert_eq!(
+        diagnostics("{holidays: 2026-10-01}"),
+        [("E006".to_string(), 4, 24)]
+    );
+    assert_eq!(diagnostics("[2026-10-01]"), [("E006".to_string(), 4, 13)]);
+    // an entry that is not a date (SPEC §2.5), as before
+    assert_eq!(
+        diagnostics("{holidays: [2026-13-01]}"),
+        [("E108".to_string(), 4, 25)]
+    );
+    // and the help of the typo names the key meant
+    let o = check(
+        &[("pack.yaml", &pack("{holidayz: [2026-10-01]}"))],
+        &["-r", "pack.yaml"],
+    );
+    assert!(
+        stderr(&o).contains("did you mean `holidays`?"),
+        "{}",
+        stderr(&o)
+    );
+}
