@@ -299,7 +299,19 @@ fn json_error(format: Format, line: usize, text: &str, e: &serde_json::Error) ->
         return match syntax {
             Some(s) => {
                 let n = s.line().saturating_sub(1);
-                Converted::RejectRest((line + n, value(n), format!("invalid json: {s}")))
+                // serde_json's position is within the element: the file's line is `line + n`,
+                // and its column is the file's too unless the error is on the element's first
+                // line (which may start after `[` or `,`)
+                let at = if n > 0 {
+                    format!(" at line {} column {}", line + n, s.column())
+                } else {
+                    format!(" at line {line}")
+                };
+                Converted::RejectRest((
+                    line + n,
+                    value(n),
+                    format!("invalid json: {}{at}", json_message(s)),
+                ))
             }
             None => Converted::Rejected((
                 line,
@@ -310,10 +322,28 @@ fn json_error(format: Format, line: usize, text: &str, e: &serde_json::Error) ->
     }
     let reason = if e.is_data() && !text.trim_start().starts_with('{') {
         "not a JSON object".to_string()
+    } else if e.line() > 0 {
+        // a JSON Lines record is one line: its column is the file's
+        format!(
+            "invalid json: {} at line {line} column {}",
+            json_message(e),
+            e.column()
+        )
     } else {
         format!("invalid json: {e}")
     };
     Converted::Rejected((line, value(0), reason))
+}
+
+/// serde_json's message without the position it appends (` at line L column C`), which
+/// counts from the start of the record's text, not of the file.
+fn json_message(e: &serde_json::Error) -> String {
+    let full = e.to_string();
+    let position = format!(" at line {} column {}", e.line(), e.column());
+    match full.strip_suffix(&position) {
+        Some(message) => message.to_string(),
+        None => full,
+    }
 }
 
 /// Converts a record of a chunk into slots (or says why it is rejected); for tools and

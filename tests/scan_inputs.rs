@@ -928,3 +928,28 @@ fn empty_json_strings_are_null_except_for_string_fields() {
         .collect();
     assert_eq!(found, [("", " n=20"), ("c", "c n=30")]);
 }
+
+#[test]
+fn json_syntax_errors_give_the_file_position() {
+    // JSON Lines: the record's line, and serde_json's column on it
+    let s = scan1(
+        "a.jsonl",
+        b"{\"id\":\"a\",\"n\":50}\n\n{\"id\":\"b\",\"n\":60} x\n",
+    );
+    let r = s.rejected();
+    assert_eq!(r.len(), 1);
+    assert_eq!(r[0]["line"], 3);
+    let reason = r[0]["reason"].as_str().unwrap();
+    assert!(reason.contains(" at line 3 column 19"), "{reason}");
+    // a JSON array: an error two lines into an element is at the file's line and column
+    let s = scan1(
+        "a.json",
+        b"[\n{\"id\":\"a\",\"n\":50},\n{\"id\":\"b\",\n \"n\": 1 2}\n]\n",
+    );
+    let r = s.rejected();
+    assert_eq!(r.len(), 1);
+    assert_eq!(r[0]["line"], 4);
+    let reason = r[0]["reason"].as_str().unwrap();
+    assert!(reason.contains(" at line 4 column "), "{reason}");
+    assert!(!reason.contains("line 2 column"), "{reason}");
+}
