@@ -344,6 +344,36 @@ impl RowScan {
     /// Reads on from `self.pos` in `bytes` (the record so far, from its first byte); returns
     /// the offset just past the record's `\n` when the record is complete.
     pub fn feed(&mut self, bytes: &[u8]) -> Option<usize> {
+        // most rows have no quote: one SIMD search finds the row's end, and a plain loop its
+        // delimiters, instead of a search per field (this was 30 instructions a byte)
+        if self.pos == 0 && self.count == 0 && self.st == St::FieldStart {
+            if let Some(k) = memchr::memchr2(b'"', b'\n', bytes) {
+                if bytes.get(k) == Some(&b'\n') {
+                    self.unquoted_fields(bytes, k);
+                    self.end_field(bytes, k, true);
+                    self.newlines += 1;
+                    self.pos = k + 1;
+                    return Some(k + 1);
+                }
+            }
+        }
+        self.feed_fields(bytes)
+    }
+
+    /// Ends a field at each delimiter of `bytes[..end]`, which holds no quote and no newline:
+    /// what [`RowScan::feed_fields`] does there, without a search per field.
+    fn unquoted_fields(&mut self, bytes: &[u8], end: usize) {
+        let delim = self.delim;
+        for (j, &b) in bytes.get(..end).unwrap_or_default().iter().enumerate() {
+            if b == delim {
+                self.end_field(bytes, j, false);
+            }
+        }
+    }
+
+    /// [`RowScan::feed`] field by field: the state machine for any row (quoted fields,
+    /// doubled quotes, newlines inside quotes).
+    fn feed_fields(&mut self, bytes: &[u8]) -> Option<usize> {
         let delim = self.delim;
         let mut i = self.pos;
         while let Some(&c) = bytes.get(i) {
@@ -434,7 +464,11 @@ pub fn split_row_into(text: &[u8], delim: u8, cells: &mut Vec<Cell>) {
     cells.clear();
     let mut scan = RowScan::new(delim);
     scan.cells = std::mem::take(cells);
-    if scan.feed(text).is_none() {
+    if memchr::memchr(b'"', text).is_none() && memchr::memchr(b'\n', text).is_none() {
+        // no quote (the common row): fields end at the delimiters
+        scan.unquoted_fields(text, text.len());
+        scan.finish(text);
+    } else if scan.feed(text).is_none() {
         scan.finish(text);
     }
     *cells = scan.cells;
@@ -671,5 +705,47 @@ impl RecordReader for CsvReader {
         }
         chunk.data = data;
         Ok(Some(chunk))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// What a scan ends with: its return value, cells and counters.
+    fn outcome(s: &RowScan, r: Option<usize>) -> (Option<usize>, Vec<Cell>, usize, usize, usize) {
+        (r, s.cells.clone(), s.count, s.newlines, s.pos)
+    }
+
+    proptest! {
+        /// The quote-free fast paths of `feed` and `split_row_into` give exactly what the
+        /// field-by-field state machine gives, on rows with and without quotes, CRs, blank
+        /// fields and newlines, for both delimiters and both scanner kinds.
+        #[test]
+        fn fast_paths_match_the_state_machine(
+            bytes in proptest::collection::vec(
+                prop_oneof![Just(b'a'), Just(b','), Just(b'\t'), Just(b'"'), Just(b'\n'), Just(b'\r'), Just(0xe4u8)],
+                0..40,
+            ),
+            tab in any::<bool>(),
+        ) {
+            let delim = if tab { b'\t' } else { b',' };
+            for make in [RowScan::new, RowScan::counting] {
+                let mut fast = make(delim);
+                let r = fast.feed(&bytes);
+                let mut slow = make(delim);
+                let q = slow.feed_fields(&bytes);
+                prop_assert_eq!(outcome(&fast, r), outcome(&slow, q));
+                prop_assert_eq!(fast.st, slow.st);
+            }
+            let mut cells = Vec::new();
+            split_row_into(&bytes, delim, &mut cells);
+            let mut slow = RowScan::new(delim);
+            if slow.feed_fields(&bytes).is_none() {
+                slow.finish(&bytes);
+            }
+            prop_assert_eq!(cells, slow.cells);
+        }
     }
 }
