@@ -303,7 +303,11 @@ fn json_error(format: Format, line: usize, text: &str, e: &serde_json::Error) ->
                 // and its column is the file's too unless the error is on the element's first
                 // line (which may start after `[` or `,`)
                 let at = if n > 0 {
-                    format!(" at line {} column {}", line + n, s.column())
+                    format!(
+                        " at line {} column {}",
+                        line + n,
+                        char_column(text, n, s.column())
+                    )
                 } else {
                     format!(" at line {line}")
                 };
@@ -327,12 +331,21 @@ fn json_error(format: Format, line: usize, text: &str, e: &serde_json::Error) ->
         format!(
             "invalid json: {} at line {line} column {}",
             json_message(e),
-            e.column()
+            char_column(text, 0, e.column())
         )
     } else {
         format!("invalid json: {e}")
     };
     Converted::Rejected((line, value(0), reason))
+}
+
+/// serde_json's column (1-based, in bytes) on line `n` (0-based) of `text`, in characters, as
+/// every other position this program reports.
+fn char_column(text: &str, n: usize, byte_column: usize) -> usize {
+    let start = input::json_array::line_start(text.as_bytes(), n);
+    let line = text.get(start..).unwrap_or("");
+    let upto = byte_column.saturating_sub(1).min(line.len());
+    line.char_indices().take_while(|(i, _)| *i < upto).count() + 1
 }
 
 /// serde_json's message without the position it appends (` at line L column C`), which

@@ -164,8 +164,10 @@ fn when_sides(rule: &Rule, env: &mut Env<'_, '_>) -> (bool, bool) {
         },
     };
     let (mut t, mut f) = (false, false);
-    for item in elements {
+    for (i, item) in elements.into_iter().enumerate() {
         env.locals.iter_mut().for_each(|v| *v = Value::Null);
+        // shared lets (`Ir::Shared`) keep a value per element: say which one this is
+        env.element = i;
         if let (Some((slot, _)), Some(item)) = (&rule.for_each, item) {
             if let Some(s) = env.locals.get_mut(*slot) {
                 *s = item;

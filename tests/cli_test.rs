@@ -485,3 +485,24 @@ fn the_embedded_pack_runs_its_tests() {
     assert!(matches!(o.status.code(), Some(0 | 1)));
     well_formed(&std::fs::read_to_string(dir.path().join("j.xml")).unwrap()).unwrap();
 }
+
+/// A `let` two rules share per element is evaluated for each element when the test runner
+/// works out whether `when` was both true and false (it once kept the last element's value).
+#[test]
+fn shared_element_lets_do_not_fake_one_sided_tests() {
+    let rule = |id: &str, when: &str, xs: &str| {
+        format!(
+            "  - id: {id}\n    title: t\n    category: c\n    severity: error\n    for_each: d in xs\n    let: {{v: d}}\n    when: {when}\n    message: \"{{v}}\"\n    tests: [{{name: t, record: {{xs: {xs}}}, expect: [{{element: 0}}]}}]\n"
+        )
+    };
+    let pack = format!(
+        "schema: {{fields: {{xs: [int]}}}}\nrules:\n{}{}",
+        rule("R-1", "v > 1", "[5, 0]"),
+        rule("R-2", "v < 0", "[-1, 3]")
+    );
+    let (o, _d) = run(&pack, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    let out = stdout(&o);
+    assert!(!out.contains("never"), "{out}");
+    assert!(out.ends_with("2 tests, 2 passed, 0 failed\n"), "{out}");
+}

@@ -952,4 +952,8 @@ fn json_syntax_errors_give_the_file_position() {
     let reason = r[0]["reason"].as_str().unwrap();
     assert!(reason.contains(" at line 4 column "), "{reason}");
     assert!(!reason.contains("line 2 column"), "{reason}");
+    // columns count characters, not bytes
+    let s = scan1("a.jsonl", "{\"id\":\"中文\", bad}\n".as_bytes());
+    let reason = s.rejected()[0]["reason"].as_str().unwrap().to_string();
+    assert!(reason.ends_with(" at line 1 column 13"), "{reason}");
 }
