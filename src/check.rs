@@ -1248,6 +1248,9 @@ impl<'a> Checker<'a> {
     }
 
     #[allow(clippy::too_many_arguments)]
+    /// `a in b`. A list of CIDR blocks or domains written in the pack (a list literal or a
+    /// table) is checked entry by entry, a bad entry an error; a computed one, even when it
+    /// folds to a constant (`split(tables.t, ";")`), lets a bad entry match nothing (SPEC §7).
     fn membership(
         &mut self,
         ai: Ir,
@@ -1263,6 +1266,11 @@ impl<'a> Checker<'a> {
             (Type::Str | Type::Null, Type::Str) => Some(Ir::In(Box::new(ai), Box::new(bi))),
             (Type::Str | Type::Null, Type::Map(_)) => Some(Ir::In(Box::new(ai), Box::new(bi))),
             (Type::Ip, Type::List(e)) if matches!(e.as_ref(), Type::Str | Type::Null) => {
+                if let (Ir::Const(Value::List(items)), false) = (&bi, written_list(b)) {
+                    // computed (folded to a constant all the same): bad entries match nothing
+                    let set = CidrSet::parse_lenient(items.iter().filter_map(Value::as_str));
+                    return Some(Ir::InCidr(Box::new(ai), Arc::new(set)));
+                }
                 if let Ir::Const(Value::List(items)) = &bi {
                     if !self.check_entries(
                         b,
@@ -1291,6 +1299,14 @@ impl<'a> Checker<'a> {
                 }
             }
             (Type::Domain, Type::List(e)) if matches!(e.as_ref(), Type::Str | Type::Null) => {
+                if let (Ir::Const(Value::List(items)), false) = (&bi, written_list(b)) {
+                    let set = items
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .filter_map(normalize_domain_str)
+                        .collect();
+                    return Some(Ir::InDomainSet(Box::new(ai), Arc::new(set)));
+                }
                 if let Ir::Const(Value::List(items)) = &bi {
                     if !self.check_entries(
                         b,
@@ -2209,5 +2225,22 @@ pub fn check_expression(
             locals: scope.slots,
         }),
         _ => Err(errors),
+    }
+}
+
+/// Whether a list is written out in the pack: a list literal, or a table or a part of one
+/// (`tables.mainland_ips`), as opposed to computed by a function or an operator.
+fn written_list(e: &Expr) -> bool {
+    fn from_tables(e: &Expr) -> bool {
+        match &e.kind {
+            ExprKind::Ident(n) => n == "tables",
+            ExprKind::Field(base, _) | ExprKind::Index(base, _) => from_tables(base),
+            _ => false,
+        }
+    }
+    match &e.kind {
+        ExprKind::List(_) => true,
+        ExprKind::Field(base, _) | ExprKind::Index(base, _) => from_tables(base),
+        _ => false,
     }
 }
