@@ -957,3 +957,21 @@ fn json_syntax_errors_give_the_file_position() {
     let reason = s.rejected()[0]["reason"].as_str().unwrap().to_string();
     assert!(reason.ends_with(" at line 1 column 13"), "{reason}");
 }
+
+#[test]
+fn a_row_with_another_field_count_is_rejected_with_the_counts() {
+    let s = scan1("a.csv", b"id,n,ok\nx\na,50,1\nb,1,2,3\n");
+    assert_eq!(s.counts(), (3, 1, 2, 0));
+    let reasons: Vec<&str> = s
+        .rejected()
+        .iter()
+        .map(|e| e["reason"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            "1 field where the header has 3",
+            "4 fields where the header has 3"
+        ]
+    );
+}

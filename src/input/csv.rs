@@ -575,7 +575,11 @@ impl CsvReader {
             chunk.records.push(self.reject(
                 line,
                 rec,
-                format!("{n} fields where the header has {}", self.width),
+                format!(
+                    "{n} {} where the header has {}",
+                    if n == 1 { "field" } else { "fields" },
+                    self.width
+                ),
             ));
             return;
         }
