@@ -41,16 +41,11 @@ pub fn fold(ir: Ir, calendar: &Calendar) -> Ir {
     Ir::Const(v)
 }
 
-/// Whether a node reads local slot `slot` (anywhere inside it).
+/// Whether a node reads local slot `slot` (not bound by a macro inside it).
 pub fn reads_local(ir: &Ir, slot: usize) -> bool {
-    let mut stack = vec![ir];
-    while let Some(n) = stack.pop() {
-        if matches!(n, Ir::Local(s) if *s == slot) {
-            return true;
-        }
-        stack.extend(n.children());
-    }
-    false
+    let mut free = std::collections::HashSet::new();
+    ir.free_locals(&mut free);
+    free.contains(&slot)
 }
 
 /// Rewrites a checked expression into a faster equivalent: the same value on every record
@@ -122,7 +117,6 @@ fn direct_tests(ir: Ir) -> Ir {
     }
 }
 
-/// [`optimize`]s every expression of a rule.
 /// Shares `let` values between rules: a `let` whose definition is the same text in several
 /// rules, and reads only the record, the tables, `as_of`, other such lets and (for rules
 /// iterating the same `for_each`) the element, is computed once per record (or element) and
@@ -225,9 +219,8 @@ impl LetKeys<'_> {
         let mut per_element = false;
         let mut refs = Vec::new();
         for slot in free {
-            if let Some((_, fe)) = self.element.filter(|(s, _)| *s == slot) {
+            if self.element.is_some_and(|(s, _)| *s == slot) {
                 per_element = true;
-                refs.push(format!("for_each {fe}"));
                 continue;
             }
             let k = self.lets.iter().position(|(s, _)| *s == slot)?;
@@ -242,11 +235,11 @@ impl LetKeys<'_> {
             }
         }
         refs.sort();
-        refs.dedup();
         Some((format!("{text}\u{0}{}", refs.join("\u{0}")), per_element))
     }
 }
 
+/// [`optimize`]s every expression of a rule.
 pub fn optimize_rule(rule: &mut Rule) {
     let take = |ir: &mut Ir| {
         let i = std::mem::replace(ir, Ir::Record);

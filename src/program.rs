@@ -92,10 +92,11 @@ pub struct AnyContains {
     pub negate: bool,
 }
 
-impl Ir {
-    /// The direct children of a node (a macro's list and body included).
-    pub fn children(&self) -> Vec<&Ir> {
-        match self {
+/// The one match behind [`Ir::children`] and [`Ir::children_mut`], so that a new variant is
+/// listed once: `$r` is `as_ref` or `as_mut`, `$it` is `iter` or `iter_mut`.
+macro_rules! children_of {
+    ($node:expr, $r:ident, $it:ident) => {
+        match $node {
             Ir::Const(_) | Ir::Record | Ir::Local(_) | Ir::AsOf | Ir::RecordPath(_) => Vec::new(),
             Ir::Field(x, _)
             | Ir::EqStr(_, x, _)
@@ -109,7 +110,7 @@ impl Ir {
             | Ir::InDomainSet(x, _)
             | Ir::InCidr(x, _)
             | Ir::Shared(_, _, x)
-            | Ir::Matches(x, _) => vec![x.as_ref()],
+            | Ir::Matches(x, _) => vec![x.$r()],
             Ir::Index(a, b)
             | Ir::MapGet(a, b)
             | Ir::Arith(_, a, b)
@@ -120,13 +121,25 @@ impl Ir {
             | Ir::Coalesce(a, b)
             | Ir::Capture(a, _, b)
             | Ir::Join(a, b, _)
-            | Ir::Macro(_, a, _, b) => vec![a.as_ref(), b.as_ref()],
-            Ir::Cond(a, b, c) => vec![a.as_ref(), b.as_ref(), c.as_ref()],
+            | Ir::Macro(_, a, _, b) => vec![a.$r(), b.$r()],
+            Ir::Cond(a, b, c) => vec![a.$r(), b.$r(), c.$r()],
             Ir::List(items) | Ir::And(items) | Ir::Or(items) | Ir::Call(_, items) => {
-                items.iter().collect()
+                items.$it().collect()
             }
-            Ir::AnyContains(any) => any.haystacks.iter().collect(),
+            Ir::AnyContains(any) => any.haystacks.$it().collect(),
         }
+    };
+}
+
+impl Ir {
+    /// The direct children of a node (a macro's list and body included).
+    pub fn children(&self) -> Vec<&Ir> {
+        children_of!(self, as_ref, iter)
+    }
+
+    /// [`Ir::children`], to rewrite them.
+    pub fn children_mut(&mut self) -> Vec<&mut Ir> {
+        children_of!(self, as_mut, iter_mut)
     }
 
     /// The local slots the node reads that are not bound inside it (by a macro).
@@ -143,42 +156,6 @@ impl Ir {
                 out.extend(inner);
             }
             _ => self.children().into_iter().for_each(|c| c.free_locals(out)),
-        }
-    }
-
-    /// [`Ir::children`], to rewrite them.
-    pub fn children_mut(&mut self) -> Vec<&mut Ir> {
-        match self {
-            Ir::Const(_) | Ir::Record | Ir::Local(_) | Ir::AsOf | Ir::RecordPath(_) => Vec::new(),
-            Ir::Field(x, _)
-            | Ir::EqStr(_, x, _)
-            | Ir::EqNull(_, x)
-            | Ir::EqBool(_, x, _)
-            | Ir::ToFloat(x)
-            | Ir::Not(x)
-            | Ir::Neg(x)
-            | Ir::Render(x, _)
-            | Ir::InStrSet(x, _)
-            | Ir::InDomainSet(x, _)
-            | Ir::InCidr(x, _)
-            | Ir::Shared(_, _, x)
-            | Ir::Matches(x, _) => vec![x.as_mut()],
-            Ir::Index(a, b)
-            | Ir::MapGet(a, b)
-            | Ir::Arith(_, a, b)
-            | Ir::Cmp(_, a, b)
-            | Ir::In(a, b)
-            | Ir::InCidrDyn(a, b)
-            | Ir::InDomainDyn(a, b)
-            | Ir::Coalesce(a, b)
-            | Ir::Capture(a, _, b)
-            | Ir::Join(a, b, _)
-            | Ir::Macro(_, a, _, b) => vec![a.as_mut(), b.as_mut()],
-            Ir::Cond(a, b, c) => vec![a.as_mut(), b.as_mut(), c.as_mut()],
-            Ir::List(items) | Ir::And(items) | Ir::Or(items) | Ir::Call(_, items) => {
-                items.iter_mut().collect()
-            }
-            Ir::AnyContains(any) => any.haystacks.iter_mut().collect(),
         }
     }
 }
