@@ -2099,7 +2099,7 @@ pub fn signature(name: &str) -> &'static str {
 fn build_value(node: &Node, ty: &Type) -> Value {
     match (&node.kind, ty) {
         (NodeKind::Seq(items), Type::List(e)) => {
-            Value::List(Arc::new(items.iter().map(|i| build_value(i, e)).collect()))
+            Value::List(items.iter().map(|i| build_value(i, e)).collect())
         }
         (NodeKind::Map(pairs), Type::Map(v)) => Value::Map(Arc::new(
             pairs

@@ -344,7 +344,7 @@ mod tests {
         } else {
             contains(0)
         };
-        let list = Value::List(Arc::new(words.iter().map(|w| Value::str(w)).collect()));
+        let list = Value::List(words.iter().map(|w| Value::str(w)).collect());
         Ir::Macro(kind, Box::new(Ir::Const(list)), 0, Box::new(body))
     }
 
@@ -432,7 +432,7 @@ mod tests {
         // the text reads the word
         let reads_w = Ir::Macro(
             MacroKind::Exists,
-            Box::new(Ir::Const(Value::List(Arc::new(vec![Value::str("a")])))),
+            Box::new(Ir::Const(Value::List(Arc::from(vec![Value::str("a")])))),
             0,
             Box::new(Ir::Call(
                 Builtin::ContainsStr,
@@ -443,7 +443,7 @@ mod tests {
         // a null word
         let null_word = Ir::Macro(
             MacroKind::Exists,
-            Box::new(Ir::Const(Value::List(Arc::new(vec![Value::Null])))),
+            Box::new(Ir::Const(Value::List(Arc::from(vec![Value::Null])))),
             0,
             Box::new(Ir::Call(
                 Builtin::ContainsStr,

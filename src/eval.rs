@@ -286,7 +286,7 @@ fn to_float(v: Value) -> Value {
                 .iter()
                 .any(|v| matches!(v, Value::Int(_) | Value::List(_))) =>
         {
-            Value::List(Arc::new(items.iter().cloned().map(to_float).collect()))
+            Value::List(items.iter().cloned().map(to_float).collect())
         }
         v => v,
     }
@@ -358,7 +358,7 @@ fn arith(op: Arith, a: Value, b: Value) -> Value {
             let mut l = Vec::with_capacity(x.len() + y.len());
             l.extend(x.iter().cloned());
             l.extend(y.iter().cloned());
-            V::List(Arc::new(l))
+            V::List(Arc::from(l))
         }
         (Arith::Add, V::Date(d), V::Duration(n)) | (Arith::Add, V::Duration(n), V::Date(d)) => {
             date_or_null(chrono::Duration::try_days(n).and_then(|n| d.checked_add_signed(n)))
@@ -540,7 +540,7 @@ pub fn eval(ir: &Ir, env: &mut Env<'_, '_>) -> Value {
                 _ => Value::Null,
             }
         }
-        Ir::List(items) => Value::List(Arc::new(items.iter().map(|i| eval(i, env)).collect())),
+        Ir::List(items) => Value::List(items.iter().map(|i| eval(i, env)).collect()),
         Ir::ToFloat(x) => to_float(eval(x, env)),
         Ir::Not(x) => match eval(x, env) {
             Value::Bool(v) => b(!v),
@@ -838,7 +838,7 @@ fn eval_macro(kind: MacroKind, list: &Ir, slot: usize, body: &Ir, env: &mut Env<
                     out.push(item.clone());
                 }
             }
-            Value::List(Arc::new(out))
+            Value::List(Arc::from(out))
         }
         MacroKind::Map => {
             let mut out = Vec::with_capacity(items.len());
@@ -846,7 +846,7 @@ fn eval_macro(kind: MacroKind, list: &Ir, slot: usize, body: &Ir, env: &mut Env<
                 set(env, item);
                 out.push(eval(body, env));
             }
-            Value::List(Arc::new(out))
+            Value::List(Arc::from(out))
         }
     };
     if let Some(s) = env.locals.get_mut(slot) {
@@ -860,7 +860,7 @@ fn s(v: &str) -> Value {
 }
 
 fn list(v: Vec<Value>) -> Value {
-    Value::List(Arc::new(v))
+    Value::List(Arc::from(v))
 }
 
 fn extreme(items: &[Value], want: Ordering) -> Value {
@@ -1073,16 +1073,16 @@ mod tests {
 
     #[test]
     fn to_float_widens_lists_element_wise() {
-        let ints = Value::List(Arc::new(vec![
+        let ints = Value::List(Arc::from(vec![
             Value::Int(1),
             Value::Null,
-            Value::List(Arc::new(vec![Value::Int(2)])),
+            Value::List(Arc::from(vec![Value::Int(2)])),
         ]));
         let got = run(&Ir::ToFloat(Box::new(Ir::Const(ints))));
-        let want = Value::List(Arc::new(vec![
+        let want = Value::List(Arc::from(vec![
             Value::Float(1.0),
             Value::Null,
-            Value::List(Arc::new(vec![Value::Float(2.0)])),
+            Value::List(Arc::from(vec![Value::Float(2.0)])),
         ]));
         assert_eq!(got, want);
         assert_eq!(

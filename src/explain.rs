@@ -415,7 +415,7 @@ pub fn explain(
             let fe_text = rule.text.for_each.clone().unwrap_or_default();
             let clause = cx.clause("for_each", &fe_text, Some(list_ir));
             let items: Vec<Value> = match &clause.value {
-                Some(Value::List(items)) => items.as_ref().clone(),
+                Some(Value::List(items)) => items.to_vec(),
                 _ => Vec::new(),
             };
             ex.elements = match &clause.value {

@@ -25,7 +25,8 @@ pub enum Value {
     Duration(i64),
     Domain(Arc<DomainName>),
     Ip(IpAddr),
-    List(Arc<Vec<Value>>),
+    /// One allocation: a list read from input is collected into a reused buffer first.
+    List(Arc<[Value]>),
     /// Fields by slot; the static type knows their names. One allocation: the slots are
     /// created in the `Arc` (see [`object_slots`]) and filled in place.
     Object(Arc<[Value]>),

@@ -729,22 +729,20 @@ pub fn check(f: &Filing, t: &Tables, as_of: NaiveDate, out: &mut Vec<Finding>) {
     // SA-003: subject leader's mobile
     if let Some(mobile) = s.leader_mobile.as_deref() {
         let m = mobile.trim().replace([' ', '-'], "");
-        if !m.contains('\n') {
-            let m = m
-                .strip_prefix("+86")
-                .or_else(|| m.strip_prefix("0086"))
-                .unwrap_or(&m);
-            if !valid_cn_mobile(m) {
-                out.push(Finding {
-                    rule: 5,
-                    element: None,
-                    message: format!(
-                        "主体负责人 {} 的手机号码「{mobile}」不是有效的中国大陆手机号码",
-                        or_null(s.leader_name.as_deref())
-                    ),
-                    deadline: dl,
-                });
-            }
+        let m = m
+            .strip_prefix("+86")
+            .or_else(|| m.strip_prefix("0086"))
+            .unwrap_or(&m);
+        if !valid_cn_mobile(m) {
+            out.push(Finding {
+                rule: 5,
+                element: None,
+                message: format!(
+                    "主体负责人 {} 的手机号码「{mobile}」不是有效的中国大陆手机号码",
+                    or_null(s.leader_name.as_deref())
+                ),
+                deadline: dl,
+            });
         }
     }
 

@@ -49,6 +49,9 @@ pub struct Ctx<'s> {
     /// instructions to convert. The key buffers are reused, so a miss allocates nothing more.
     domains: [(String, Option<Arc<domain::DomainName>>); DOMAIN_CACHE],
     domains_next: usize,
+    /// Buffers a list's elements are collected in (one per nesting level in use), so that a
+    /// list costs one allocation, its `Arc<[Value]>`.
+    list_bufs: Vec<Vec<Value>>,
 }
 
 /// How many converted domains [`Ctx`] remembers.
@@ -90,6 +93,18 @@ impl<'s> Ctx<'s> {
             Type::Domain => self.domain(s),
             _ => convert_text(s, ty),
         }
+    }
+
+    /// An empty buffer to collect a list's elements in; hand it back with [`Ctx::list`].
+    fn list_buf(&mut self) -> Vec<Value> {
+        self.list_bufs.pop().unwrap_or_default()
+    }
+
+    /// The list of the elements in `buf`, in one allocation; `buf` is kept for the next list.
+    fn list(&mut self, mut buf: Vec<Value>) -> Value {
+        let items: Arc<[Value]> = buf.drain(..).collect();
+        self.list_bufs.push(buf);
+        Value::List(items)
     }
 
     fn path_string(&self) -> String {
@@ -210,7 +225,7 @@ pub fn convert_text(s: &str, ty: &Type) -> Result<Value, String> {
 pub fn convert_cell(cell: &str, ty: &Type, ctx: &mut Ctx<'_>) -> Value {
     match ty {
         Type::List(elem) => {
-            let mut out = Vec::new();
+            let mut out = ctx.list_buf();
             for (i, part) in cell.split(';').enumerate() {
                 let part = part.trim();
                 if part.is_empty() {
@@ -227,7 +242,7 @@ pub fn convert_cell(cell: &str, ty: &Type, ctx: &mut Ctx<'_>) -> Value {
                     }
                 }
             }
-            Value::List(Arc::new(out))
+            ctx.list(out)
         }
         Type::Object(_) | Type::Map(_) | Type::Null => {
             ctx.error(cell.to_string(), "an object cannot come from text".into());
@@ -502,11 +517,11 @@ impl<'de, 's> Visitor<'de> for ValueSeed<'_, 's> {
             return Ok(self.bad(v, "a list"));
         };
         let keep = self.keep;
-        let mut out = Vec::with_capacity(if keep {
-            seq.size_hint().unwrap_or(0).min(64)
+        let mut out = if keep {
+            self.ctx.list_buf()
         } else {
-            0
-        });
+            Vec::new()
+        };
         let mut i = 0;
         loop {
             self.ctx.path.push(Seg::Index(i));
@@ -530,7 +545,7 @@ impl<'de, 's> Visitor<'de> for ValueSeed<'_, 's> {
         if !keep {
             return Ok(Value::Null);
         }
-        Ok(Value::List(Arc::new(out)))
+        Ok(self.ctx.list(out))
     }
 
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Value, A::Error> {
