@@ -244,7 +244,7 @@ fn convert_in<'s>(
                 }
             }
         }
-        Raw::Row { line, raw } => {
+        Raw::Row { line, raw, cells } => {
             let line = *line;
             let bytes = chunk.bytes(raw);
             let Some(plan) = &chunk.plan else {
@@ -268,7 +268,13 @@ fn convert_in<'s>(
             } else {
                 b','
             };
-            input::csv::split_row_into(text.as_bytes(), delim, &mut w.cells);
+            match (&text, chunk.cell_ends.get(cells.clone())) {
+                // UTF-8 text is the bytes the reader split
+                (std::borrow::Cow::Borrowed(_), Some(ends)) => {
+                    input::unpack_cells(ends, &mut w.cells)
+                }
+                _ => input::csv::split_row_into(text.as_bytes(), delim, &mut w.cells),
+            }
             w.ctx.set_usage(Some(&program.usage));
             Converted::Record(plan.record(&text, &w.cells, 0, &program.schema, &mut w.ctx))
         }

@@ -300,8 +300,6 @@ pub struct RowScan {
     pos: usize,
     field_start: usize,
     quoted: bool,
-    /// Whether cells are recorded (else only counted).
-    keep: bool,
     /// Cells ended so far.
     pub count: usize,
     /// Newlines read so far (inside quotes, and the record's end).
@@ -317,7 +315,6 @@ impl RowScan {
             pos: 0,
             field_start: 0,
             quoted: false,
-            keep: true,
             count: 0,
             newlines: 0,
             cells: Vec::new(),
@@ -329,13 +326,11 @@ impl RowScan {
             end -= 1;
         }
         self.count += 1;
-        if self.keep {
-            self.cells.push(Cell {
-                start: self.field_start,
-                end,
-                quoted: self.quoted,
-            });
-        }
+        self.cells.push(Cell {
+            start: self.field_start,
+            end,
+            quoted: self.quoted,
+        });
         self.quoted = false;
         self.field_start = end + 1;
         self.st = St::FieldStart;
@@ -449,14 +444,6 @@ impl RowScan {
     pub fn finish(&mut self, bytes: &[u8]) {
         self.end_field(bytes, bytes.len(), true);
     }
-
-    /// A scanner that only counts cells (the reader: cells are split again, in parallel).
-    pub fn counting(delim: u8) -> RowScan {
-        RowScan {
-            keep: false,
-            ..RowScan::new(delim)
-        }
-    }
 }
 
 /// Splits one record's text (no trailing newline needed) into `cells` (cleared first).
@@ -518,7 +505,7 @@ impl CsvReader {
             width: 0,
             line: 1,
             carry: Vec::new(),
-            scan: RowScan::counting(delim),
+            scan: RowScan::new(delim),
             skipping: None,
             done: false,
         }
@@ -583,14 +570,24 @@ impl CsvReader {
             ));
             return;
         }
+        let from = chunk.cell_ends.len();
+        chunk.cell_ends.extend(self.scan.cells.iter().map(|c| {
+            // `end` is within the record, at most MAX_RECORD_BYTES (checked above)
+            u32::try_from(c.end).unwrap_or(0) | if c.quoted { super::QUOTED_CELL } else { 0 }
+        }));
         chunk.records.push(Raw::Row {
             line,
             raw: start..start + rec.len(),
+            cells: from..chunk.cell_ends.len(),
         });
     }
 
+    /// A fresh scan for the next record; the cell buffer is kept.
     fn reset_scan(&mut self) {
-        self.scan = RowScan::counting(self.delim);
+        let mut cells = std::mem::take(&mut self.scan.cells);
+        cells.clear();
+        self.scan = RowScan::new(self.delim);
+        self.scan.cells = cells;
     }
 
     fn unclosed(&self, line: usize, head: &[u8]) -> Raw {
@@ -717,6 +714,69 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// The cells the reader records while it looks for each row's end are the cells a fresh
+    /// split of the row gives: rows with quotes, doubled quotes, CRLF, newlines inside quotes,
+    /// and rows cut by a block's end or a full chunk and carried over.
+    #[test]
+    fn reader_cells_match_a_fresh_split() -> std::io::Result<()> {
+        use crate::input::{sniff, unpack_cells, EncodingChoice, BLOCK_BYTES};
+        let schema = ObjectType {
+            fields: ["a", "b", "c"]
+                .iter()
+                .map(|n| (n.to_string(), Type::Str))
+                .collect(),
+        };
+        let pieces = [
+            "x",
+            "",
+            "\"q,1\"",
+            "\"two\nlines\"",
+            "\"say \"\"hi\"\"\"",
+            "é",
+            "  ",
+            "\"\"",
+            "x\"y",
+        ];
+        let mut text = String::from("a,b,c\n");
+        let mut i = 0usize;
+        while text.len() < BLOCK_BYTES + (1 << 20) {
+            for k in 0..3 {
+                if k > 0 {
+                    text.push(',');
+                }
+                text.push_str(
+                    pieces
+                        .get((i * 7 + k * 3 + i / 5) % pieces.len())
+                        .unwrap_or(&""),
+                );
+            }
+            text.push_str(if i % 4 == 0 { "\r\n" } else { "\n" });
+            i += 1;
+        }
+        let src = Box::new(std::io::Cursor::new(text.into_bytes()));
+        let (enc, blocks) = sniff(src, EncodingChoice::Auto)?;
+        let mut reader = CsvReader::new(blocks, enc, Format::Csv, &schema);
+        let (mut rows, mut chunks) = (0, 0);
+        let mut got = Vec::new();
+        while let Some(chunk) = reader.next_chunk()? {
+            chunks += 1;
+            for r in &chunk.records {
+                let Raw::Row { raw, cells, .. } = r else {
+                    continue;
+                };
+                unpack_cells(
+                    chunk.cell_ends.get(cells.clone()).unwrap_or_default(),
+                    &mut got,
+                );
+                assert_eq!(got, split_row(chunk.bytes(raw), b','), "row {rows}");
+                rows += 1;
+            }
+        }
+        assert_eq!(rows, i);
+        assert!(chunks > 2, "{chunks} chunks: no row was carried over");
+        Ok(())
+    }
+
     /// What a scan ends with: its return value, cells and counters.
     fn outcome(s: &RowScan, r: Option<usize>) -> (Option<usize>, Vec<Cell>, usize, usize, usize) {
         (r, s.cells.clone(), s.count, s.newlines, s.pos)
@@ -725,7 +785,7 @@ mod tests {
     proptest! {
         /// The quote-free fast paths of `feed` and `split_row_into` give exactly what the
         /// field-by-field state machine gives, on rows with and without quotes, CRs, blank
-        /// fields and newlines, for both delimiters and both scanner kinds.
+        /// fields and newlines, for both delimiters.
         #[test]
         fn fast_paths_match_the_state_machine(
             bytes in proptest::collection::vec(
@@ -735,14 +795,12 @@ mod tests {
             tab in any::<bool>(),
         ) {
             let delim = if tab { b'\t' } else { b',' };
-            for make in [RowScan::new, RowScan::counting] {
-                let mut fast = make(delim);
-                let r = fast.feed(&bytes);
-                let mut slow = make(delim);
-                let q = slow.feed_fields(&bytes);
-                prop_assert_eq!(outcome(&fast, r), outcome(&slow, q));
-                prop_assert_eq!(fast.st, slow.st);
-            }
+            let mut fast = RowScan::new(delim);
+            let r = fast.feed(&bytes);
+            let mut slow = RowScan::new(delim);
+            let q = slow.feed_fields(&bytes);
+            prop_assert_eq!(outcome(&fast, r), outcome(&slow, q));
+            prop_assert_eq!(fast.st, slow.st);
             let mut cells = Vec::new();
             split_row_into(&bytes, delim, &mut cells);
             let mut slow = RowScan::new(delim);

@@ -153,8 +153,13 @@ pub struct Cell {
 pub enum Raw {
     /// A JSON value's bytes (a JSON Lines line, or an element of a JSON array).
     Json { line: usize, bytes: Range<usize> },
-    /// A CSV row's bytes (without its line end), with as many fields as the header.
-    Row { line: usize, raw: Range<usize> },
+    /// A CSV row's bytes (without its line end), with as many fields as the header; `cells`
+    /// is its range of [`Chunk::cell_ends`] (the reader split the row as it found its end).
+    Row {
+        line: usize,
+        raw: Range<usize>,
+        cells: Range<usize>,
+    },
     /// Not a record: why, and the text (at most 200 characters).
     Rejected {
         line: usize,
@@ -181,6 +186,29 @@ pub struct Chunk {
     /// The block's bytes; records are ranges of it.
     pub data: Vec<u8>,
     pub records: Vec<Raw>,
+    /// CSV: each cell's end, as an offset from its row's start, with [`QUOTED_CELL`] set for
+    /// a quoted cell; a cell starts one byte (the delimiter) after the previous one ends.
+    pub cell_ends: Vec<u32>,
+}
+
+/// The bit of a [`Chunk::cell_ends`] entry that marks a quoted cell (a row is at most
+/// [`MAX_RECORD_BYTES`], so an offset never reaches it).
+pub const QUOTED_CELL: u32 = 1 << 31;
+
+/// The cells of a row from its packed ends (see [`Chunk::cell_ends`]), into `out` (cleared
+/// first), as offsets from the row's start.
+pub fn unpack_cells(ends: &[u32], out: &mut Vec<Cell>) {
+    out.clear();
+    let mut start = 0;
+    for &e in ends {
+        let end = (e & !QUOTED_CELL) as usize;
+        out.push(Cell {
+            start,
+            end,
+            quoted: e & QUOTED_CELL != 0,
+        });
+        start = end + 1;
+    }
 }
 
 impl Chunk {
@@ -191,6 +219,7 @@ impl Chunk {
             plan,
             data: Vec::new(),
             records: Vec::new(),
+            cell_ends: Vec::new(),
         }
     }
 
