@@ -578,6 +578,7 @@ pub fn run(
                         let results =
                             pool.install(|| process_chunk(program, rules, opts.as_of, &chunk));
                         recycler2.give(chunk.data);
+                        recycler2.give_cells(chunk.cell_ends);
                         (n, results)
                     });
                     if done_tx.send(done).is_err() {

@@ -609,6 +609,7 @@ impl RecordReader for CsvReader {
             return Ok(None);
         }
         let mut chunk = Chunk::new(self.format, self.encoding, self.schema_plan.clone());
+        chunk.cell_ends = self.src.cells_buffer();
         let mut data = self.src.buffer(std::mem::take(&mut self.carry));
         self.src.fill(&mut data, BLOCK_BYTES)?;
         let at_end = self.src.at_end();
