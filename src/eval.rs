@@ -728,7 +728,33 @@ fn eval_call(f: Builtin, args: &[Ir], env: &mut Env<'_, '_>) -> Value {
         }
         return Value::Null;
     }
+    let calendar = env.calendar;
     // arguments that are fields or locals are read in place; the rest are computed first
+    // (one and two arguments, the common calls, without the general path's array)
+    match args {
+        [x] => {
+            let xo = (!borrowable(x, env)).then(|| eval(x, env));
+            let a = xo.as_ref().or_else(|| path(x, env)).unwrap_or(&NULL);
+            if a.is_null() {
+                return Value::Null;
+            }
+            return call(f, a, &NULL, &NULL, calendar);
+        }
+        [x, y] => {
+            let xo = (!borrowable(x, env)).then(|| eval(x, env));
+            if xo.as_ref().is_some_and(Value::is_null) {
+                return Value::Null;
+            }
+            let yo = (!borrowable(y, env)).then(|| eval(y, env));
+            let a = xo.as_ref().or_else(|| path(x, env)).unwrap_or(&NULL);
+            let b2 = yo.as_ref().or_else(|| path(y, env)).unwrap_or(&NULL);
+            if a.is_null() || b2.is_null() {
+                return Value::Null;
+            }
+            return call(f, a, b2, &NULL, calendar);
+        }
+        _ => {}
+    }
     let mut owned: [Option<Value>; 3] = Default::default();
     for (i, a) in args.iter().enumerate() {
         if !borrowable(a, env) {
@@ -751,7 +777,7 @@ fn eval_call(f: Builtin, args: &[Ir], env: &mut Env<'_, '_>) -> Value {
     if [a, b2, c].iter().take(args.len()).any(|v| v.is_null()) {
         return Value::Null;
     }
-    call(f, a, b2, c, env)
+    call(f, a, b2, c, calendar)
 }
 
 /// See [`AnyContains`]: a word in a non-null text decides; else a null text gives null.
@@ -890,7 +916,7 @@ fn extreme(items: &[Value], want: Ordering) -> Value {
 
 /// Calls a built-in on non-null arguments (null handling is done by the caller).
 #[inline(never)]
-fn call(f: Builtin, a: &Value, b2: &Value, c: &Value, env: &Env<'_, '_>) -> Value {
+fn call(f: Builtin, a: &Value, b2: &Value, c: &Value, calendar: &Calendar) -> Value {
     use Builtin as F;
     use Value as V;
     match (f, a, b2, c) {
@@ -985,10 +1011,8 @@ fn call(f: Builtin, a: &Value, b2: &Value, c: &Value, env: &Env<'_, '_>) -> Valu
         (F::Month, &V::Date(d), ..) => V::Int(i64::from(d.month())),
         (F::Day, &V::Date(d), ..) => V::Int(i64::from(d.day())),
         (F::Weekday, &V::Date(d), ..) => V::Int(dates::weekday(d)),
-        (F::AddWorkdays, &V::Date(d), &V::Int(n), _) => {
-            date_or_null(env.calendar.add_workdays(d, n))
-        }
-        (F::IsWorkday, &V::Date(d), ..) => b(env.calendar.is_workday(d)),
+        (F::AddWorkdays, &V::Date(d), &V::Int(n), _) => date_or_null(calendar.add_workdays(d, n)),
+        (F::IsWorkday, &V::Date(d), ..) => b(calendar.is_workday(d)),
         (F::DateOf, &V::DateTime(dt), ..) => V::Date(dates::date_of(&dt)),
         (F::DateOf, &V::Date(d), ..) => V::Date(d),
         (F::Domain, V::Str(x), ..) => {
