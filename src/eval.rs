@@ -223,19 +223,19 @@ fn eval_element<'a>(
         }
     }
     if let Some(a) = &rule.applies_if {
-        match eval(a, env) {
-            Value::Bool(true) => {}
-            Value::Bool(false) => return None,
-            _ => {
+        match eval_bool(a, env) {
+            Some(true) => {}
+            Some(false) => return None,
+            None => {
                 *undetermined += 1;
                 return None;
             }
         }
     }
-    match eval(&rule.when, env) {
-        Value::Bool(true) => {}
-        Value::Bool(false) => return None,
-        _ => {
+    match eval_bool(&rule.when, env) {
+        Some(true) => {}
+        Some(false) => return None,
+        None => {
             *undetermined += 1;
             return None;
         }
@@ -542,10 +542,7 @@ pub fn eval(ir: &Ir, env: &mut Env<'_, '_>) -> Value {
         }
         Ir::List(items) => Value::List(items.iter().map(|i| eval(i, env)).collect()),
         Ir::ToFloat(x) => to_float(eval(x, env)),
-        Ir::Not(x) => match eval(x, env) {
-            Value::Bool(v) => b(!v),
-            _ => Value::Null,
-        },
+        Ir::Not(x) => bool_or_null(eval_bool(x, env).map(|v| !v)),
         Ir::Neg(x) => match eval(x, env) {
             Value::Int(i) => int_or_null(i.checked_neg()),
             Value::Float(f) => float(-f),
@@ -619,44 +616,15 @@ pub fn eval(ir: &Ir, env: &mut Env<'_, '_>) -> Value {
                 _ => Value::Null,
             }
         }
-        Ir::And(items) => {
-            let mut unknown = false;
-            for i in items {
-                match eval(i, env) {
-                    Value::Bool(false) => return b(false),
-                    Value::Bool(true) => {}
-                    _ => unknown = true,
-                }
-            }
-            if unknown {
-                Value::Null
-            } else {
-                b(true)
-            }
-        }
-        Ir::Or(items) => {
-            let mut unknown = false;
-            for i in items {
-                match eval(i, env) {
-                    Value::Bool(true) => return b(true),
-                    Value::Bool(false) => {}
-                    _ => unknown = true,
-                }
-            }
-            if unknown {
-                Value::Null
-            } else {
-                b(false)
-            }
-        }
+        Ir::And(_) | Ir::Or(_) => bool_or_null(eval_bool(ir, env)),
         Ir::Coalesce(x, y) => match eval(x, env) {
             Value::Null => eval(y, env),
             v => v,
         },
-        Ir::Cond(c, x, y) => match eval(c, env) {
-            Value::Bool(true) => eval(x, env),
-            Value::Bool(false) => eval(y, env),
-            _ => Value::Null,
+        Ir::Cond(c, x, y) => match eval_bool(c, env) {
+            Some(true) => eval(x, env),
+            Some(false) => eval(y, env),
+            None => Value::Null,
         },
         Ir::Matches(x, re) => match eval(x, env) {
             Value::Str(s) => b(re.is_match(&s)),
@@ -710,6 +678,56 @@ pub fn eval(ir: &Ir, env: &mut Env<'_, '_>) -> Value {
             b(same != *ne)
         }
         Ir::Call(f, args) => eval_call(*f, args, env),
+    }
+}
+
+fn bool_or_null(v: Option<bool>) -> Value {
+    v.map_or(Value::Null, Value::Bool)
+}
+
+/// A condition's value without building a [`Value`]: `Some(b)`, or `None` for null (or, which
+/// type checking rules out, any other kind). `and`, `or` and `not` are Kleene's (SPEC §2.3);
+/// the common tests are decided here, without a call of [`eval`] each.
+pub fn eval_bool(ir: &Ir, env: &mut Env<'_, '_>) -> Option<bool> {
+    match ir {
+        Ir::And(items) => {
+            let mut unknown = false;
+            for i in items {
+                match eval_bool(i, env) {
+                    Some(false) => return Some(false),
+                    Some(true) => {}
+                    None => unknown = true,
+                }
+            }
+            (!unknown).then_some(true)
+        }
+        Ir::Or(items) => {
+            let mut unknown = false;
+            for i in items {
+                match eval_bool(i, env) {
+                    Some(true) => return Some(true),
+                    Some(false) => {}
+                    None => unknown = true,
+                }
+            }
+            (!unknown).then_some(false)
+        }
+        Ir::Not(x) => eval_bool(x, env).map(|v| !v),
+        Ir::EqBool(ne, x, v) => Some((*operand(x, env) == Value::Bool(*v)) != *ne),
+        Ir::EqNull(ne, x) => Some(operand(x, env).is_null() != *ne),
+        Ir::EqStr(ne, x, s) => {
+            let same =
+                matches!(operand(x, env).as_ref(), Value::Str(v) if v.as_ref() == s.as_ref());
+            Some(same != *ne)
+        }
+        Ir::InStrSet(x, set) => match operand(x, env).as_ref() {
+            Value::Str(s) => Some(set.contains(s)),
+            _ => None,
+        },
+        other => match eval(other, env) {
+            Value::Bool(v) => Some(v),
+            _ => None,
+        },
     }
 }
 
