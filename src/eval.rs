@@ -839,13 +839,13 @@ fn eval_macro(kind: MacroKind, list: &Ir, slot: usize, body: &Ir, env: &mut Env<
             let mut decided = false;
             for item in items.iter() {
                 set(env, item);
-                match eval(body, env) {
-                    Value::Bool(v) if v == want => {
+                match eval_bool(body, env) {
+                    Some(v) if v == want => {
                         decided = true;
                         break;
                     }
-                    Value::Bool(_) => {}
-                    _ => unknown = true,
+                    Some(_) => {}
+                    None => unknown = true,
                 }
             }
             let r = if decided {
@@ -868,7 +868,7 @@ fn eval_macro(kind: MacroKind, list: &Ir, slot: usize, body: &Ir, env: &mut Env<
             let mut n = 0i64;
             for item in items.iter() {
                 set(env, item);
-                if let Value::Bool(true) = eval(body, env) {
+                if eval_bool(body, env) == Some(true) {
                     n += 1;
                 }
             }
@@ -878,7 +878,7 @@ fn eval_macro(kind: MacroKind, list: &Ir, slot: usize, body: &Ir, env: &mut Env<
             let mut out = Vec::new();
             for item in items.iter() {
                 set(env, item);
-                if let Value::Bool(true) = eval(body, env) {
+                if eval_bool(body, env) == Some(true) {
                     out.push(item.clone());
                 }
             }
