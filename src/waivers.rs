@@ -86,6 +86,10 @@ pub fn load(
             }
         }
     }
+    // `waivers:` with nothing after it (no exceptions yet) is an empty list, as an empty file is
+    if list.is_some_and(Node::is_null) && diags.is_empty() {
+        return Ok(out);
+    }
     let Some(items) = list.and_then(Node::as_seq) else {
         diags.push(
             Diagnostic::error(

@@ -107,6 +107,18 @@ fn without_matching_waivers_every_finding_is_reported() {
     assert_eq!(s.summary["unused_waivers"], json!([]));
 }
 
+/// An analyst starting a waivers file writes `waivers:` before any exception is granted: that
+/// is an empty list, as an empty file is, not a shape error.
+#[test]
+fn an_empty_waivers_key_or_file_waives_nothing() {
+    for text in ["waivers:\n", "waivers: ~\n", "", "# no exceptions yet\n"] {
+        let s = scan(text, "2026-03-01");
+        assert_eq!(s.out.status.code(), Some(1), "{text:?}: {}", stderr(&s.out));
+        assert_eq!(s.findings.len(), 4, "{text:?}");
+        assert_eq!(s.summary["waived"], 0, "{text:?}");
+    }
+}
+
 #[test]
 fn an_active_waiver_leaves_the_finding_out_and_counts_it() {
     let w = r#"
