@@ -300,6 +300,11 @@ pub struct RowScan {
     pos: usize,
     field_start: usize,
     quoted: bool,
+    /// Whether cells are recorded (not while a row too long to keep is skipped).
+    keep: bool,
+    /// How many cells are recorded at most (the reader: the header's width; a row with more
+    /// is rejected whole).
+    limit: usize,
     /// Cells ended so far.
     pub count: usize,
     /// Newlines read so far (inside quotes, and the record's end).
@@ -315,6 +320,8 @@ impl RowScan {
             pos: 0,
             field_start: 0,
             quoted: false,
+            keep: true,
+            limit: usize::MAX,
             count: 0,
             newlines: 0,
             cells: Vec::new(),
@@ -326,11 +333,15 @@ impl RowScan {
             end -= 1;
         }
         self.count += 1;
-        self.cells.push(Cell {
-            start: self.field_start,
-            end,
-            quoted: self.quoted,
-        });
+        // a cell past the header's width or past MAX_RECORD_BYTES belongs to a row that is
+        // rejected whole: not recorded, so a row of a million delimiters grows no buffer
+        if self.keep && self.cells.len() < self.limit && end <= MAX_RECORD_BYTES {
+            self.cells.push(Cell {
+                start: self.field_start,
+                end,
+                quoted: self.quoted,
+            });
+        }
         self.quoted = false;
         self.field_start = end + 1;
         self.st = St::FieldStart;
@@ -570,11 +581,20 @@ impl CsvReader {
             ));
             return;
         }
-        let from = chunk.cell_ends.len();
-        chunk.cell_ends.extend(self.scan.cells.iter().map(|c| {
+        let pack = |c: &Cell| {
             // `end` is within the record, at most MAX_RECORD_BYTES (checked above)
             u32::try_from(c.end).unwrap_or(0) | if c.quoted { super::QUOTED_CELL } else { 0 }
-        }));
+        };
+        let from = chunk.cell_ends.len();
+        if rec.ends_with(b"\r") {
+            // a row that ended in two CRs (or more): its text lost one with the line end, and
+            // splitting it drops one more from the last cell, as the scan did not
+            chunk
+                .cell_ends
+                .extend(split_row(rec, self.delim).iter().map(pack));
+        } else {
+            chunk.cell_ends.extend(self.scan.cells.iter().map(pack));
+        }
         chunk.records.push(Raw::Row {
             line,
             raw: start..start + rec.len(),
@@ -582,12 +602,19 @@ impl CsvReader {
         });
     }
 
-    /// A fresh scan for the next record; the cell buffer is kept.
+    /// A fresh scan for the next record; the cell buffer is kept, unless a row of very many
+    /// cells made it large.
     fn reset_scan(&mut self) {
         let mut cells = std::mem::take(&mut self.scan.cells);
         cells.clear();
+        if cells.capacity() > 4096 {
+            cells = Vec::new();
+        }
         self.scan = RowScan::new(self.delim);
         self.scan.cells = cells;
+        if self.width > 0 {
+            self.scan.limit = self.width;
+        }
     }
 
     fn unclosed(&self, line: usize, head: &[u8]) -> Raw {
@@ -690,6 +717,9 @@ impl RecordReader for CsvReader {
                         line: self.line,
                         head,
                     });
+                    // the rest of the row is only scanned for its end: no cells
+                    self.scan.keep = false;
+                    self.scan.cells = Vec::new();
                     self.scan.pos = 0;
                     data.truncate(pos);
                     break;
@@ -751,9 +781,16 @@ mod tests {
                         .unwrap_or(&""),
                 );
             }
-            text.push_str(if i % 4 == 0 { "\r\n" } else { "\n" });
+            text.push_str(match i % 9 {
+                0 => "\r\r\n",
+                1 | 5 => "\r\n",
+                _ => "\n",
+            });
             i += 1;
         }
+        // the last row without a line end, after two CRs
+        text.push_str("x,é,\"q\"\r\r");
+        i += 1;
         let src = Box::new(std::io::Cursor::new(text.into_bytes()));
         let (enc, blocks) = sniff(src, EncodingChoice::Auto)?;
         let mut reader = CsvReader::new(blocks, enc, Format::Csv, &schema);
@@ -775,6 +812,38 @@ mod tests {
         }
         assert_eq!(rows, i);
         assert!(chunks > 2, "{chunks} chunks: no row was carried over");
+        Ok(())
+    }
+
+    /// Rows too long to keep (one within a block, one across blocks) are rejected without
+    /// their cells being kept: a row of millions of delimiters once grew the reader's cell
+    /// buffer by 24 bytes a delimiter, for good.
+    #[test]
+    fn rows_of_very_many_cells_keep_no_cells() -> std::io::Result<()> {
+        use crate::input::{sniff, EncodingChoice, BLOCK_BYTES};
+        let schema = ObjectType {
+            fields: vec![("a".to_string(), Type::Str), ("b".to_string(), Type::Str)],
+        };
+        let mut text = b"a,b\n".to_vec();
+        text.extend(std::iter::repeat_n(b',', 3 << 20));
+        text.extend_from_slice(b"\nx,y\n");
+        text.extend(std::iter::repeat_n(b',', BLOCK_BYTES + (2 << 20)));
+        text.extend_from_slice(b"\nz,w\n");
+        let (enc, blocks) = sniff(Box::new(std::io::Cursor::new(text)), EncodingChoice::Auto)?;
+        let mut reader = CsvReader::new(blocks, enc, Format::Csv, &schema);
+        let (mut rows, mut rejected, mut most) = (0, 0, 0);
+        while let Some(chunk) = reader.next_chunk()? {
+            most = most.max(reader.scan.cells.capacity());
+            for r in &chunk.records {
+                match r {
+                    Raw::Row { .. } => rows += 1,
+                    Raw::Rejected { .. } => rejected += 1,
+                    Raw::Json { .. } => {}
+                }
+            }
+        }
+        assert_eq!((rows, rejected), (2, 2));
+        assert!(most <= 4096, "the cell buffer kept {most} cells");
         Ok(())
     }
 
