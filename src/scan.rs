@@ -124,7 +124,9 @@ impl Summary {
             "expired_waivers": self.expired_waivers,
             "unused_waivers": self.unused_waivers,
             "as_of": self.as_of.map(|d| d.format("%Y-%m-%d").to_string()),
-            "elapsed_s": (self.elapsed_s * 1000.0).round() / 1000.0,
+            // hundredths, as the text summary shows it: a quick scan's `-f json` and `sarif`
+            // documents (which embed the summary) are then the same bytes for any `-j`
+            "elapsed_s": (self.elapsed_s * 100.0).round() / 100.0,
         })
     }
 }
