@@ -469,6 +469,32 @@ impl<'a> Checker<'a> {
     fn parse_expr_node(&mut self, node: &Node) -> Option<Expr> {
         self.node = Some(node.clone());
         let text = node.text().unwrap_or("");
+        // SPEC §2.1: a YAML number stands for that literal, in every form of the core schema
+        // (`0x10`, `0o17`, `+5`, `.5`, `5.`), not only those the expression grammar reads
+        let whole = 0..text.len();
+        match node.scalar() {
+            Some(Scalar::Int(i)) => {
+                return Some(Expr {
+                    kind: ExprKind::Int(i),
+                    span: whole,
+                })
+            }
+            Some(Scalar::Float(f)) if f.is_finite() => {
+                return Some(Expr {
+                    kind: ExprKind::Float(f),
+                    span: whole,
+                })
+            }
+            Some(Scalar::Float(_)) => {
+                self.parse_error(ParseError {
+                    message: format!("`{text}` is not a finite number"),
+                    span: whole,
+                    help: Some("the expression language has no infinity or NaN".into()),
+                });
+                return None;
+            }
+            _ => {}
+        }
         match parser::parse_expr(text) {
             Ok(e) => Some(e),
             Err(e) => {

@@ -463,3 +463,54 @@ fn a_misshapen_calendar_is_an_error_where_it_is_wrong() {
         stderr(&o)
     );
 }
+
+/// SPEC §2.1: "a YAML boolean or number stands for that literal". A whole expression slot
+/// written as a YAML number in any form of the core schema (hex, octal, a sign, a bare `.5`)
+/// is that number; a non-finite one has no literal and is an error at the value.
+#[test]
+fn a_yaml_number_in_an_expression_slot_is_that_literal() {
+    let pack = r#"
+schema:
+  fields: {id: string}
+rules:
+  - id: NUM-1
+    title: numbers
+    category: c
+    severity: info
+    let: {a: 0x10, b: 0o17, c: +5, d: .5, e: 5., f: 1e3, g: -7}
+    when: "a == 16 and b == 15 and c == 5 and d == 0.5 and e == 5.0 and f == 1000.0 and g == -7"
+    message: "{a} {b} {c} {d} {e} {f} {g}"
+"#;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("p.yaml"), pack).unwrap();
+    std::fs::write(dir.path().join("in.jsonl"), "{\"id\": \"x\"}\n").unwrap();
+    let out = beian(
+        dir.path(),
+        &[
+            "scan",
+            "-r",
+            "p.yaml",
+            "--as-of",
+            "2026-01-01",
+            "-f",
+            "jsonl",
+            "-q",
+            "in.jsonl",
+        ],
+    );
+    let finding: Value = serde_json::from_str(stdout(&out).trim()).unwrap_or(Value::Null);
+    assert_eq!(
+        finding["message"],
+        "16 15 5 0.5 5 1000 -7",
+        "{}",
+        stderr(&out)
+    );
+    let out = check(
+        &[("p.yaml", &pack.replace("g: -7", "g: .inf"))],
+        &["-r", "p.yaml"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("`.inf` is not a finite number"), "{err}");
+    assert!(err.contains("p.yaml:9:"), "points at the value: {err}");
+}
