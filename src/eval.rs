@@ -1049,10 +1049,9 @@ fn call(f: Builtin, a: &Value, b2: &Value, c: &Value, calendar: &Calendar) -> Va
         (F::Ip, V::Str(x), ..) => net::parse_ip(x).map_or(V::Null, V::Ip),
         (F::Ip, &V::Ip(x), ..) => V::Ip(x),
         (F::InCidr, &V::Ip(ip), V::Str(c), _) => net::in_cidr(&ip, c).map_or(V::Null, b),
+        // as with `ip in list` (SPEC §7): an entry that is not a block, null included,
+        // matches nothing
         (F::InCidr, &V::Ip(ip), V::List(cs), _) => {
-            if cs.iter().any(Value::is_null) {
-                return V::Null;
-            }
             b(net::CidrSet::parse_lenient(cs.iter().filter_map(Value::as_str)).contains(&ip))
         }
         (F::IsPrivate, &V::Ip(ip), ..) => b(net::is_private(&ip)),
