@@ -584,10 +584,6 @@ pub fn eval(ir: &Ir, env: &mut Env<'_, '_>) -> Value {
                 _ => Value::Null,
             }
         }
-        Ir::InStrSet(x, set) => match operand(x, env).as_ref() {
-            Value::Str(s) => b(set.contains(s)),
-            _ => Value::Null,
-        },
         Ir::InDomainSet(x, set) => match eval(x, env) {
             Value::Domain(d) => b(set.contains(d.ascii())),
             _ => Value::Null,
@@ -616,7 +612,13 @@ pub fn eval(ir: &Ir, env: &mut Env<'_, '_>) -> Value {
                 _ => Value::Null,
             }
         }
-        Ir::And(_) | Ir::Or(_) => bool_or_null(eval_bool(ir, env)),
+        // the tests `eval_bool` decides without building a value
+        Ir::And(_)
+        | Ir::Or(_)
+        | Ir::EqBool(..)
+        | Ir::EqNull(..)
+        | Ir::EqStr(..)
+        | Ir::InStrSet(..) => bool_or_null(eval_bool(ir, env)),
         Ir::Coalesce(x, y) => match eval(x, env) {
             Value::Null => eval(y, env),
             v => v,
@@ -664,19 +666,6 @@ pub fn eval(ir: &Ir, env: &mut Env<'_, '_>) -> Value {
         Ir::Macro(kind, list, slot, body) => eval_macro(*kind, list, *slot, body, env),
         Ir::AnyContains(any) => any_contains(any, env),
         Ir::RecordPath(_) => path(ir, env).cloned().unwrap_or_default(),
-        Ir::EqBool(ne, x, v) => {
-            let same = *operand(x, env) == Value::Bool(*v);
-            b(same != *ne)
-        }
-        Ir::EqNull(ne, x) => {
-            let null = operand(x, env).is_null();
-            b(null != *ne)
-        }
-        Ir::EqStr(ne, x, s) => {
-            let same =
-                matches!(operand(x, env).as_ref(), Value::Str(v) if v.as_ref() == s.as_ref());
-            b(same != *ne)
-        }
         Ir::Call(f, args) => eval_call(*f, args, env),
     }
 }
@@ -747,55 +736,66 @@ fn eval_call(f: Builtin, args: &[Ir], env: &mut Env<'_, '_>) -> Value {
         return Value::Null;
     }
     let calendar = env.calendar;
-    // arguments that are fields or locals are read in place; the rest are computed first
-    // (one and two arguments, the common calls, without the general path's array)
+    // arguments that are fields or locals are read in place; the rest are computed first, in
+    // order, and a computed null ends the call before the next one is computed. One and two
+    // arguments, the common calls, skip the absent ones' checks.
     match args {
         [x] => {
-            let xo = (!borrowable(x, env)).then(|| eval(x, env));
-            let a = xo.as_ref().or_else(|| path(x, env)).unwrap_or(&NULL);
+            let xo = computed_arg(Some(x), env);
+            let a = arg_value(&xo, Some(x), env);
             if a.is_null() {
                 return Value::Null;
             }
-            return call(f, a, &NULL, &NULL, calendar);
+            call(f, a, &NULL, &NULL, calendar)
         }
         [x, y] => {
-            let xo = (!borrowable(x, env)).then(|| eval(x, env));
+            let xo = computed_arg(Some(x), env);
             if xo.as_ref().is_some_and(Value::is_null) {
                 return Value::Null;
             }
-            let yo = (!borrowable(y, env)).then(|| eval(y, env));
-            let a = xo.as_ref().or_else(|| path(x, env)).unwrap_or(&NULL);
-            let b2 = yo.as_ref().or_else(|| path(y, env)).unwrap_or(&NULL);
+            let yo = computed_arg(Some(y), env);
+            let (a, b2) = (arg_value(&xo, Some(x), env), arg_value(&yo, Some(y), env));
             if a.is_null() || b2.is_null() {
                 return Value::Null;
             }
-            return call(f, a, b2, &NULL, calendar);
+            call(f, a, b2, &NULL, calendar)
         }
-        _ => {}
-    }
-    let mut owned: [Option<Value>; 3] = Default::default();
-    for (i, a) in args.iter().enumerate() {
-        if !borrowable(a, env) {
-            let v = eval(a, env);
-            if v.is_null() {
+        _ => {
+            let xo = computed_arg(args.first(), env);
+            if xo.as_ref().is_some_and(Value::is_null) {
                 return Value::Null;
             }
-            if let Some(s) = owned.get_mut(i) {
-                *s = Some(v);
+            let yo = computed_arg(args.get(1), env);
+            if yo.as_ref().is_some_and(Value::is_null) {
+                return Value::Null;
             }
+            let zo = computed_arg(args.get(2), env);
+            let a = arg_value(&xo, args.first(), env);
+            let b2 = arg_value(&yo, args.get(1), env);
+            let c = arg_value(&zo, args.get(2), env);
+            if args.iter().zip([a, b2, c]).any(|(_, v)| v.is_null()) {
+                return Value::Null;
+            }
+            call(f, a, b2, c, calendar)
         }
     }
-    let arg = |i: usize| -> &Value {
-        match owned.get(i) {
-            Some(Some(v)) => v,
-            _ => args.get(i).and_then(|a| path(a, env)).unwrap_or(&NULL),
-        }
-    };
-    let (a, b2, c) = (arg(0), arg(1), arg(2));
-    if [a, b2, c].iter().take(args.len()).any(|v| v.is_null()) {
-        return Value::Null;
-    }
-    call(f, a, b2, c, calendar)
+}
+
+/// A call's argument computed now, or `None` when it is read in place (or there is none).
+fn computed_arg(a: Option<&Ir>, env: &mut Env<'_, '_>) -> Option<Value> {
+    a.filter(|a| !borrowable(a, env)).map(|a| eval(a, env))
+}
+
+/// A call's argument: its computed value, else read in place (null when there is none).
+fn arg_value<'e>(
+    computed: &'e Option<Value>,
+    a: Option<&'e Ir>,
+    env: &'e Env<'_, '_>,
+) -> &'e Value {
+    computed
+        .as_ref()
+        .or_else(|| a.and_then(|a| path(a, env)))
+        .unwrap_or(&NULL)
 }
 
 /// See [`AnyContains`]: a word in a non-null text decides; else a null text gives null.

@@ -248,46 +248,59 @@ pub struct Blocks {
 /// Block buffers (and CSV cell buffers) handed back by the scan once a chunk is processed.
 #[derive(Debug, Default)]
 pub struct Recycler {
-    free: std::sync::Mutex<Vec<Vec<u8>>>,
-    cells: std::sync::Mutex<Vec<Vec<u32>>>,
+    free: Shelf<u8>,
+    /// A chunk's [`Chunk::cell_ends`]: a CSV block's cells are megabytes, and fresh ones cost
+    /// page faults and raised a CSV scan's peak memory by a third.
+    cells: Shelf<u32>,
 }
 
-impl Recycler {
-    /// How many buffers are kept at most.
+/// Emptied buffers kept for reuse, at most [`Shelf::KEEP`].
+#[derive(Debug)]
+struct Shelf<T>(std::sync::Mutex<Vec<Vec<T>>>);
+
+impl<T> Default for Shelf<T> {
+    fn default() -> Self {
+        Shelf(std::sync::Mutex::new(Vec::new()))
+    }
+}
+
+impl<T> Shelf<T> {
     const KEEP: usize = 8;
 
-    pub fn give(&self, mut buf: Vec<u8>) {
-        if buf.capacity() < BLOCK_BYTES {
+    /// Keeps `buf`, emptied, unless it holds less than `min` or the shelf is full.
+    fn put(&self, mut buf: Vec<T>, min: usize) {
+        if buf.capacity() < min {
             return;
         }
         buf.clear();
-        if let Ok(mut free) = self.free.lock() {
+        if let Ok(mut free) = self.0.lock() {
             if free.len() < Self::KEEP {
                 free.push(buf);
             }
         }
     }
 
-    fn take(&self) -> Option<Vec<u8>> {
-        self.free.lock().ok().and_then(|mut f| f.pop())
+    fn take(&self) -> Option<Vec<T>> {
+        self.0.lock().ok().and_then(|mut f| f.pop())
+    }
+}
+
+impl Recycler {
+    pub fn give(&self, buf: Vec<u8>) {
+        self.free.put(buf, BLOCK_BYTES);
     }
 
-    /// Hands back a chunk's [`Chunk::cell_ends`] (a CSV block's cells are megabytes: fresh
-    /// ones cost page faults, and raised a CSV scan's peak memory by a third).
-    pub fn give_cells(&self, mut cells: Vec<u32>) {
-        if cells.capacity() == 0 {
-            return;
-        }
-        cells.clear();
-        if let Ok(mut free) = self.cells.lock() {
-            if free.len() < Self::KEEP {
-                free.push(cells);
-            }
-        }
+    fn take(&self) -> Option<Vec<u8>> {
+        self.free.take()
+    }
+
+    /// Hands back a chunk's [`Chunk::cell_ends`].
+    pub fn give_cells(&self, cells: Vec<u32>) {
+        self.cells.put(cells, 1);
     }
 
     fn take_cells(&self) -> Option<Vec<u32>> {
-        self.cells.lock().ok().and_then(|mut f| f.pop())
+        self.cells.take()
     }
 }
 
