@@ -246,6 +246,19 @@ fn run_case(
     };
     let value = eval(&compiled.ir, &mut env);
     let got = value.to_json(&compiled.ty);
+    // the scan's compiled evaluator must agree with the reference, value for value
+    let compiled_value = crate::exec::eval_expr(
+        &crate::exec::compile_expr(&compiled.ir),
+        &slots,
+        as_of,
+        &compiled.program.calendar,
+    )
+    .to_json(&compiled.ty);
+    if compiled_value != got {
+        return Err(format!(
+            "the compiled evaluator gives {compiled_value}, the reference evaluator {got}"
+        ));
+    }
     match get(case, "value") {
         None => Err(format!(
             "the case gives neither `value` nor `error` (the value is {got})"

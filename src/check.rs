@@ -134,6 +134,7 @@ pub fn check(pack: PackDef, sources: Sources) -> (Option<Program>, Vec<Diagnosti
     }
     let mut rules = rules;
     let shared = crate::compile::share_lets(&mut rules);
+    let exec = Arc::new(crate::exec::compile(&rules, shared));
     let program = Program {
         meta: pack.meta,
         schema,
@@ -143,6 +144,7 @@ pub fn check(pack: PackDef, sources: Sources) -> (Option<Program>, Vec<Diagnosti
         sources,
         usage: Arc::new(usage),
         shared,
+        exec,
     };
     (Some(program), diags)
 }
@@ -2246,6 +2248,7 @@ pub fn check_expression(
                 sources: sources.clone(),
                 usage: Arc::new(std::mem::take(&mut c.usage)),
                 shared: 0,
+                exec: Arc::new(crate::exec::compile(&[], 0)),
             },
             ty,
             locals: scope.slots,

@@ -12,7 +12,7 @@ use chrono::{Datelike, NaiveDate};
 use crate::funcs::dates::Calendar;
 use crate::funcs::{china, dates, domain, net, text};
 use crate::load::Severity;
-use crate::program::{AnyContains, Arith, Builtin, Cmp, Ir, MacroKind, MsgPart, Program, Rule};
+use crate::program::{AnyContains, Arith, Builtin, Cmp, Ir, MacroKind, Program};
 use crate::value::Value;
 
 /// What a rule found on one record (one `for_each` element).
@@ -109,156 +109,16 @@ impl<'a, 'r> Env<'a, 'r> {
     }
 }
 
-/// Buffers an evaluation reuses from one record to the next (a worker keeps one).
-#[derive(Default)]
-pub struct Scratch<'p> {
-    locals: Vec<Value>,
-    pending: Vec<Option<&'p Ir>>,
-    captures: Vec<(usize, regex::CaptureLocations)>,
-    shared: Vec<Vec<Option<Value>>>,
-}
-
-/// Evaluates the rules whose indices are in `rules` (in that order) on a record.
+/// Evaluates the rules whose indices are in `rules` (in that order) on a record, through
+/// the compiled program ([`crate::exec::evaluate`]); a scan keeps its cells per worker instead.
 pub fn evaluate(program: &Program, rules: &[usize], record: &[Value], as_of: NaiveDate) -> Outcome {
-    evaluate_in(program, rules, record, as_of, &mut Scratch::default())
-}
-
-/// [`evaluate`] with reused buffers.
-pub fn evaluate_in<'p>(
-    program: &'p Program,
-    rules: &[usize],
-    record: &[Value],
-    as_of: NaiveDate,
-    scratch: &mut Scratch<'p>,
-) -> Outcome {
-    let mut env = Env::new(program, record, as_of);
-    env.locals = std::mem::take(&mut scratch.locals);
-    env.pending = std::mem::take(&mut scratch.pending);
-    env.captures = std::mem::take(&mut scratch.captures);
-    env.shared = std::mem::take(&mut scratch.shared);
-    let out = evaluate_env(program, rules, &mut env);
-    env.locals.clear();
-    env.pending.clear();
-    // shared values belong to this record; the buffers stay
-    env.shared.iter_mut().for_each(Vec::clear);
-    scratch.locals = std::mem::take(&mut env.locals);
-    scratch.pending = std::mem::take(&mut env.pending);
-    scratch.captures = std::mem::take(&mut env.captures);
-    scratch.shared = std::mem::take(&mut env.shared);
-    out
-}
-
-fn evaluate_env<'p>(program: &'p Program, rules: &[usize], env: &mut Env<'p, '_>) -> Outcome {
-    let mut out = Outcome::default();
-    for &ri in rules {
-        let Some(rule) = program.rules.get(ri) else {
-            continue;
-        };
-        let undetermined = eval_rule(rule, ri, env, &mut out.findings);
-        if undetermined > 0 {
-            out.undetermined.push((ri, undetermined));
-        }
-    }
-    out
-}
-
-/// Evaluates one rule; pushes its findings and returns the number of undetermined evaluations.
-pub fn eval_rule<'a>(
-    rule: &'a Rule,
-    index: usize,
-    env: &mut Env<'a, '_>,
-    findings: &mut Vec<Finding>,
-) -> u32 {
-    // every local is written before it is read (`for_each` and macro variables are set, lets
-    // are marked pending), so the slots need no reset; only no stale pending mark may stay
-    if env.locals.len() < rule.locals {
-        env.locals.resize(rule.locals, Value::Null);
-    }
-    if env.pending.len() < rule.locals {
-        env.pending.resize(rule.locals, None);
-    }
-    if let Some(marks) = env.pending.get_mut(..rule.locals) {
-        marks.fill(None);
-    }
-    let mut undetermined = 0;
-    env.element = 0;
-    match &rule.for_each {
-        None => {
-            if let Some(f) = eval_element(rule, index, None, env, &mut undetermined) {
-                findings.push(f);
-            }
-        }
-        Some((slot, list)) => {
-            let Value::List(items) = eval(list, env) else {
-                return 0;
-            };
-            for (i, item) in items.iter().enumerate() {
-                if let Some(s) = env.locals.get_mut(*slot) {
-                    *s = item.clone();
-                }
-                env.element = i;
-                if let Some(f) = eval_element(rule, index, Some(i), env, &mut undetermined) {
-                    findings.push(f);
-                }
-            }
-        }
-    }
-    undetermined
-}
-
-fn eval_element<'a>(
-    rule: &'a Rule,
-    index: usize,
-    element: Option<usize>,
-    env: &mut Env<'a, '_>,
-    undetermined: &mut u32,
-) -> Option<Finding> {
-    // lets are evaluated on first use (see `Env::pending`)
-    if env.pending.len() < rule.locals {
-        env.pending.resize(rule.locals, None);
-    }
-    for (slot, ir) in &rule.lets {
-        if let Some(p) = env.pending.get_mut(*slot) {
-            *p = Some(ir);
-        }
-    }
-    if let Some(a) = &rule.applies_if {
-        match eval_bool(a, env) {
-            Some(true) => {}
-            Some(false) => return None,
-            None => {
-                *undetermined += 1;
-                return None;
-            }
-        }
-    }
-    match eval_bool(&rule.when, env) {
-        Some(true) => {}
-        Some(false) => return None,
-        None => {
-            *undetermined += 1;
-            return None;
-        }
-    }
-    let message = render_message(&rule.message, env);
-    let deadline = rule.deadline.as_ref().and_then(|d| eval(d, env).as_date());
-    Some(Finding {
-        rule: index,
-        element,
-        message,
-        deadline,
-    })
-}
-
-pub fn render_message(parts: &[MsgPart], env: &mut Env<'_, '_>) -> String {
-    let mut out = String::new();
-    for p in parts {
-        match p {
-            MsgPart::Lit(s) => out.push_str(s),
-            MsgPart::Hole(ir, ty) => eval(ir, env).render_into(ty, &mut out),
-        }
-    }
-    out
+    crate::exec::evaluate(
+        program,
+        rules,
+        record,
+        as_of,
+        &mut crate::exec::Cells::default(),
+    )
 }
 
 fn b(v: bool) -> Value {
@@ -278,7 +138,7 @@ fn float(f: f64) -> Value {
 }
 
 /// Int to float, through lists too (`[int]` where `[float]` is wanted); other values as they are.
-fn to_float(v: Value) -> Value {
+pub(crate) fn to_float(v: Value) -> Value {
     match v {
         Value::Int(i) => Value::Float(i as f64),
         Value::List(items)
@@ -334,12 +194,12 @@ pub fn compare(a: &Value, b: &Value) -> Option<Ordering> {
     }
 }
 
-fn contains(list: &[Value], x: &Value) -> bool {
+pub(crate) fn contains(list: &[Value], x: &Value) -> bool {
     list.iter().any(|v| equal(v, x))
 }
 
 #[inline(never)]
-fn arith(op: Arith, a: Value, b: Value) -> Value {
+pub(crate) fn arith(op: Arith, a: Value, b: Value) -> Value {
     use Value as V;
     match (op, a, b) {
         (_, V::Null, _) | (_, _, V::Null) => V::Null,
@@ -386,7 +246,7 @@ fn arith(op: Arith, a: Value, b: Value) -> Value {
     }
 }
 
-static NULL: Value = Value::Null;
+pub(crate) static NULL: Value = Value::Null;
 
 /// Whether [`path`] gives a value for `ir` (decided from its shape, without lookups).
 #[inline]
@@ -670,7 +530,7 @@ pub fn eval(ir: &Ir, env: &mut Env<'_, '_>) -> Value {
     }
 }
 
-fn bool_or_null(v: Option<bool>) -> Value {
+pub(crate) fn bool_or_null(v: Option<bool>) -> Value {
     v.map_or(Value::Null, Value::Bool)
 }
 
@@ -934,7 +794,7 @@ fn extreme(items: &[Value], want: Ordering) -> Value {
 
 /// Calls a built-in on non-null arguments (null handling is done by the caller).
 #[inline(never)]
-fn call(f: Builtin, a: &Value, b2: &Value, c: &Value, calendar: &Calendar) -> Value {
+pub(crate) fn call(f: Builtin, a: &Value, b2: &Value, c: &Value, calendar: &Calendar) -> Value {
     use Builtin as F;
     use Value as V;
     match (f, a, b2, c) {

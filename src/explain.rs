@@ -16,7 +16,7 @@ use chrono::NaiveDate;
 use crate::check::{trace_rule, TraceNode};
 use crate::cli::explain::Args;
 use crate::diag::Diagnostic;
-use crate::eval::{eval, eval_rule, Env, Finding};
+use crate::eval::{eval, Env, Finding};
 use crate::input::convert::{record_from_value, FieldError};
 use crate::load::{self, PackFile};
 use crate::program::{Ir, Program, Rule};
@@ -374,11 +374,7 @@ pub fn explain(
         rule_slots.insert(*s);
     }
     // the authoritative findings, exactly as a scan computes them
-    let mut findings = Vec::new();
-    {
-        let mut env = Env::new(program, record, as_of);
-        eval_rule(rule, ri, &mut env, &mut findings);
-    }
+    let findings = crate::eval::evaluate(program, &[ri], record, as_of).findings;
     let mut env = Env::new(program, record, as_of);
     env.locals.resize(rule.locals, Value::Null);
     let mut cx = Ctx {

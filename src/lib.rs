@@ -19,6 +19,7 @@ pub mod cli;
 pub mod compile;
 pub mod diag;
 pub mod eval;
+pub mod exec;
 pub mod explain;
 pub mod funcs;
 pub mod input;

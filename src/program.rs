@@ -375,6 +375,8 @@ pub struct Program {
     pub usage: Arc<Usage>,
     /// How many shared `let` slots the rules use (see [`Ir::Shared`]).
     pub shared: usize,
+    /// The rules compiled for evaluation (see [`crate::exec`]).
+    pub exec: Arc<crate::exec::Exec>,
 }
 
 #[allow(dead_code)]

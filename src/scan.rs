@@ -11,7 +11,7 @@ use std::time::Instant;
 use chrono::NaiveDate;
 use rayon::prelude::*;
 
-use crate::eval::{evaluate_in, Finding};
+use crate::eval::Finding;
 use crate::input::convert::{record_from_json, slot_value, Ctx, FieldError};
 use crate::input::{self, Chunk, EncodingChoice, Format, Raw, Recycler};
 use crate::load::Severity;
@@ -202,12 +202,12 @@ enum Converted {
     RejectRest(RejectedRecord),
 }
 
-/// A worker's reusable state: the field-error collector and a row's cells.
+/// A worker's reusable state: the field-error collector, a row's cells, the cells of lets.
 #[derive(Default)]
 pub struct Worker<'s> {
     ctx: Ctx<'s>,
     cells: Vec<input::Cell>,
-    scratch: crate::eval::Scratch<'s>,
+    lets: crate::exec::Cells,
 }
 
 /// Converts one record of a chunk into slots, recording field errors in `w.ctx`.
@@ -403,7 +403,7 @@ fn process<'s>(
         Converted::Record(record) => {
             let line = raw.line();
             let field_errors = w.ctx.take_errors();
-            let out = evaluate_in(program, rules, &record, as_of, &mut w.scratch);
+            let out = crate::exec::evaluate(program, rules, &record, as_of, &mut w.lets);
             let key = (!out.findings.is_empty() || !field_errors.is_empty())
                 .then(|| record_key(program, &record, line));
             Processed::Evaluated {

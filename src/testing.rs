@@ -8,7 +8,7 @@
 
 use chrono::NaiveDate;
 
-use crate::eval::{eval, eval_rule, Env, Finding};
+use crate::eval::{eval, Env, Finding};
 use crate::input::convert::record_from_value;
 use crate::load::Expect;
 use crate::program::{Program, Rule};
@@ -144,8 +144,10 @@ pub fn run_one(
     if !rule.in_window(as_of) {
         return Ok(out);
     }
+    let outcome = crate::eval::evaluate(program, &[index], &slots, as_of);
+    out.findings = outcome.findings;
+    out.undetermined = outcome.undetermined.iter().map(|(_, n)| n).sum();
     let mut env = Env::new(program, &slots, as_of);
-    out.undetermined = eval_rule(rule, index, &mut env, &mut out.findings);
     let (t, f) = when_sides(rule, &mut env);
     out.when_true = t;
     out.when_false = f;

@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 
-use beian::eval::{evaluate_in, Scratch};
+use beian::exec::{evaluate, Cells};
 use beian::input::convert::record_from_value;
 use beian::pack::{load_program, PackSource};
 use beian::program::{Ir, Program};
@@ -151,9 +151,9 @@ fn sharing_does_not_change_any_value() {
     assert!(errors.is_empty());
     let rules: Vec<usize> = (0..program.rules.len()).collect();
     let as_of = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
-    // one scratch for both records, as a scan worker keeps it
-    let mut scratch = Scratch::default();
-    let out = evaluate_in(&program, &rules, &slots, as_of, &mut scratch);
+    // one set of cells for both records, as a scan worker keeps it
+    let mut cells = Cells::default();
+    let out = evaluate(&program, &rules, &slots, as_of, &mut cells);
     let messages: Vec<&str> = out.findings.iter().map(|f| f.message.as_str()).collect();
     assert_eq!(
         messages,
@@ -179,7 +179,7 @@ fn sharing_does_not_change_any_value() {
     // a second record through the same program: nothing kept from the first
     let other = serde_json::json!({"id": "b", "name": "li", "items": [{"x": 5}]});
     let (slots, _) = record_from_value(&other, &program.schema).unwrap();
-    let out = evaluate_in(&program, &rules, &slots, as_of, &mut scratch);
+    let out = evaluate(&program, &rules, &slots, as_of, &mut cells);
     let messages: Vec<&str> = out.findings.iter().map(|f| f.message.as_str()).collect();
     assert_eq!(
         messages,
