@@ -12,7 +12,7 @@ use chrono::NaiveDate;
 use rayon::prelude::*;
 
 use crate::eval::Finding;
-use crate::input::convert::{record_from_json, slot_value, Ctx, FieldError};
+use crate::input::convert::{record_from_json, record_from_json_text, slot_value, Ctx, FieldError};
 use crate::input::{self, Chunk, EncodingChoice, Format, Raw, Recycler};
 use crate::load::Severity;
 use crate::program::Program;
@@ -233,9 +233,12 @@ fn convert_in<'s>(
                     chunk.encoding.invalid_reason().to_string(),
                 ));
             };
-            let mut de = serde_json::Deserializer::from_str(&text);
             // store only the fields the rules read (the others are still checked)
             w.ctx.set_usage(Some(&program.usage));
+            if let Some(r) = record_from_json_text(&text, &program.schema, &mut w.ctx) {
+                return Converted::Record(r);
+            }
+            let mut de = serde_json::Deserializer::from_str(&text);
             let rec = record_from_json(&mut de, &program.schema, &mut w.ctx)
                 .and_then(|r| de.end().map(|()| r));
             match rec {

@@ -15,6 +15,9 @@ use crate::program::Usage;
 use crate::types::{ObjectType, Type};
 use crate::value::Value;
 
+mod fast;
+pub use fast::record_from_json_text;
+
 /// A value that did not convert: where, what, why.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FieldError {
@@ -374,14 +377,19 @@ impl<'de> Visitor<'de> for KeySeed<'_> {
         if v == NUMBER_TOKEN {
             return Ok(Some(NUMBER_SLOT));
         }
-        let fields = &self.schema.fields;
-        let hint = self.hint.min(fields.len());
-        let (before, after) = fields.split_at(hint);
-        if let Some(i) = after.iter().position(|(n, _)| n == v) {
-            return Ok(Some(hint + i));
-        }
-        Ok(before.iter().position(|(n, _)| n == v))
+        Ok(slot_of(self.schema, self.hint, v))
     }
+}
+
+/// The slot of field `key` in `schema`, searched from `hint` on, then before it.
+fn slot_of(schema: &ObjectType, hint: usize, key: &str) -> Option<usize> {
+    let fields = &schema.fields;
+    let hint = hint.min(fields.len());
+    let (before, after) = fields.split_at(hint);
+    if let Some(i) = after.iter().position(|(n, _)| n == key) {
+        return Some(hint + i);
+    }
+    before.iter().position(|(n, _)| n == key)
 }
 
 struct ValueSeed<'a, 's> {

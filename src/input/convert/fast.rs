@@ -1,0 +1,706 @@
+//! JSON records read straight into the schema's slots, for the shape exports have: a fast
+//! reader of the JSON text that hands each value to the same conversions the serde path uses
+//! ([`ValueSeed`]'s `visit_str`, `visit_bool`, `number`), without serde's layers in between.
+//!
+//! It reads a subset of JSON exactly as serde_json reads it, and leaves everything else to
+//! serde_json (it returns `None`, having recorded nothing): text with a backslash (escapes),
+//! a string with a control character, a number with an exponent in a declared field (serde_json
+//! rewrites its text, `1E5` as `1e+5`), nesting deeper than [`MAX_DEPTH`], a list or an object
+//! where the schema wants another type (the error quotes it as serde_json writes it), the
+//! literal key serde_json uses for numbers, and any syntax error. So a record is either read
+//! here with the values and field errors serde_json's path gives, or read by that path; a
+//! property test compares the two on generated records.
+
+use serde::de::{value::Error as DeError, Visitor};
+
+use super::{slot_of, Ctx, Seg, ValueSeed, NUMBER_TOKEN};
+use crate::types::{ObjectType, Type};
+use crate::value::Value;
+
+/// Deeper nesting is left to serde_json (whose own limit is 128).
+const MAX_DEPTH: u32 = 64;
+
+/// Not read here: serde_json reads the record instead.
+struct Bail;
+
+type R<T> = Result<T, Bail>;
+
+/// Reads one JSON record (an object) into the schema's slots, or `None` when serde_json must
+/// (see the module's text). On `None` nothing is left in `ctx`.
+pub fn record_from_json_text<'s>(
+    text: &str,
+    schema: &'s ObjectType,
+    ctx: &mut Ctx<'s>,
+) -> Option<Vec<Value>> {
+    if memchr::memchr(b'\\', text.as_bytes()).is_some() {
+        return None;
+    }
+    let mut r = Reader {
+        s: text,
+        b: text.as_bytes(),
+        i: 0,
+        depth: 0,
+    };
+    let mut slots = crate::value::nulls(schema.fields.len());
+    let read = (|| {
+        r.ws();
+        r.eat(b'{')?;
+        r.object(schema, ctx, Some(&mut slots))?;
+        r.ws();
+        if r.i == r.b.len() {
+            Ok(())
+        } else {
+            Err(Bail)
+        }
+    })();
+    match read {
+        Ok(()) => Some(slots),
+        Err(Bail) => {
+            ctx.clear();
+            None
+        }
+    }
+}
+
+struct Reader<'t> {
+    s: &'t str,
+    b: &'t [u8],
+    i: usize,
+    depth: u32,
+}
+
+impl<'t> Reader<'t> {
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.i).copied()
+    }
+
+    /// JSON's whitespace: space, tab, line feed, carriage return.
+    fn ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
+            self.i += 1;
+        }
+    }
+
+    fn eat(&mut self, c: u8) -> R<()> {
+        if self.peek() == Some(c) {
+            self.i += 1;
+            Ok(())
+        } else {
+            Err(Bail)
+        }
+    }
+
+    fn literal(&mut self, word: &[u8; 4]) -> R<()> {
+        match self.b.get(self.i..self.i + 4) {
+            Some(&[a, b, c, d]) if [a, b, c, d] == *word => {
+                self.i += 4;
+                Ok(())
+            }
+            _ => Err(Bail),
+        }
+    }
+
+    /// A string at `"` (the text has no backslash): up to the next quote, with no control
+    /// character.
+    fn string(&mut self) -> R<&'t str> {
+        self.eat(b'"')?;
+        let start = self.i;
+        let len = string_len(self.b.get(start..).ok_or(Bail)?)?;
+        self.i = start + len + 1;
+        // quotes are ASCII: the slice is on character boundaries
+        self.s.get(start..start + len).ok_or(Bail)
+    }
+
+    fn digits(&mut self) -> usize {
+        let start = self.i;
+        while let Some(b'0'..=b'9') = self.peek() {
+            self.i += 1;
+        }
+        self.i - start
+    }
+
+    /// A number, by JSON's grammar; its text and whether it has an exponent.
+    fn number(&mut self) -> R<(&'t str, bool)> {
+        let start = self.i;
+        if self.peek() == Some(b'-') {
+            self.i += 1;
+        }
+        match self.peek() {
+            Some(b'0') => self.i += 1,
+            Some(b'1'..=b'9') => {
+                self.digits();
+            }
+            _ => return Err(Bail),
+        }
+        if self.peek() == Some(b'.') {
+            self.i += 1;
+            if self.digits() == 0 {
+                return Err(Bail);
+            }
+        }
+        let mut exponent = false;
+        if let Some(b'e' | b'E') = self.peek() {
+            exponent = true;
+            self.i += 1;
+            if let Some(b'+' | b'-') = self.peek() {
+                self.i += 1;
+            }
+            if self.digits() == 0 {
+                return Err(Bail);
+            }
+        }
+        let text = self.s.get(start..self.i).ok_or(Bail)?;
+        Ok((text, exponent))
+    }
+
+    fn enter(&mut self) -> R<()> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(Bail);
+        }
+        Ok(())
+    }
+
+    /// An object's members after its `{`, into `slots` (none: check only), as
+    /// [`super::read_object`] reads them.
+    fn object<'s>(
+        &mut self,
+        schema: &'s ObjectType,
+        ctx: &mut Ctx<'s>,
+        mut slots: Option<&mut [Value]>,
+    ) -> R<()> {
+        self.enter()?;
+        let keep = slots.is_some();
+        let mask = ctx.usage.map(|u| u.mask(schema));
+        let mut hint = 0;
+        self.ws();
+        if self.peek() == Some(b'}') {
+            self.i += 1;
+            self.depth -= 1;
+            return Ok(());
+        }
+        loop {
+            self.ws();
+            let key = self.string()?;
+            self.ws();
+            self.eat(b':')?;
+            self.ws();
+            if key == NUMBER_TOKEN {
+                return Err(Bail);
+            }
+            match slot_of(schema, hint, key) {
+                None => self.skip()?,
+                Some(i) => {
+                    hint = i + 1;
+                    let Some((name, ty)) = schema.fields.get(i) else {
+                        return Err(Bail);
+                    };
+                    let keep = keep && mask.is_none_or(|m| m.get(i).copied().unwrap_or(false));
+                    ctx.path.push(Seg::Field(name.as_str(), i));
+                    let v = self.value(ty, ctx, keep, false);
+                    ctx.path.pop();
+                    let v = v?;
+                    if let Some(s) = slots.as_deref_mut().and_then(|s| s.get_mut(i)) {
+                        *s = v;
+                    }
+                }
+            }
+            self.ws();
+            match self.peek() {
+                Some(b',') => self.i += 1,
+                Some(b'}') => {
+                    self.i += 1;
+                    self.depth -= 1;
+                    return Ok(());
+                }
+                _ => return Err(Bail),
+            }
+        }
+    }
+
+    /// A declared field's value (or a list element), converted as [`ValueSeed`] converts it.
+    fn value<'s>(
+        &mut self,
+        ty: &'s Type,
+        ctx: &mut Ctx<'s>,
+        keep: bool,
+        element: bool,
+    ) -> R<Value> {
+        let seed = ValueSeed {
+            ty,
+            ctx: &mut *ctx,
+            keep,
+            element,
+        };
+        match self.peek() {
+            Some(b'"') => {
+                let s = self.string()?;
+                seed.visit_str::<DeError>(s).map_err(|_| Bail)
+            }
+            Some(b't') => {
+                self.literal(b"true")?;
+                seed.visit_bool::<DeError>(true).map_err(|_| Bail)
+            }
+            Some(b'f') => {
+                self.i += 1;
+                self.literal(b"alse")?;
+                seed.visit_bool::<DeError>(false).map_err(|_| Bail)
+            }
+            Some(b'n') => {
+                self.literal(b"null")?;
+                Ok(Value::Null)
+            }
+            Some(b'-' | b'0'..=b'9') => {
+                let (text, exponent) = self.number()?;
+                if exponent {
+                    return Err(Bail);
+                }
+                Ok(seed.number(text))
+            }
+            Some(b'[') => {
+                let Type::List(elem) = ty else {
+                    return Err(Bail);
+                };
+                self.i += 1;
+                self.list(elem, ctx, keep)
+            }
+            Some(b'{') => {
+                let Type::Object(o) = ty else {
+                    return Err(Bail);
+                };
+                self.i += 1;
+                if !keep {
+                    self.object(o, ctx, None)?;
+                    return Ok(Value::Null);
+                }
+                let mut slots = crate::value::object_slots(o.fields.len());
+                // not shared yet, so `get_mut` gives the slots
+                self.object(o, ctx, std::sync::Arc::get_mut(&mut slots))?;
+                Ok(Value::Object(slots))
+            }
+            _ => Err(Bail),
+        }
+    }
+
+    /// A list's elements after its `[`, as `visit_seq` reads them.
+    fn list<'s>(&mut self, elem: &'s Type, ctx: &mut Ctx<'s>, keep: bool) -> R<Value> {
+        self.enter()?;
+        let mut out = if keep { ctx.list_buf() } else { Vec::new() };
+        self.ws();
+        if self.peek() == Some(b']') {
+            self.i += 1;
+        } else {
+            let mut i = 0;
+            loop {
+                self.ws();
+                ctx.path.push(Seg::Index(i));
+                let v = self.value(elem, ctx, keep, true);
+                ctx.path.pop();
+                let v = v?;
+                if keep {
+                    out.push(v);
+                }
+                i += 1;
+                self.ws();
+                match self.peek() {
+                    Some(b',') => self.i += 1,
+                    Some(b']') => {
+                        self.i += 1;
+                        break;
+                    }
+                    _ => return Err(Bail),
+                }
+            }
+        }
+        self.depth -= 1;
+        if !keep {
+            return Ok(Value::Null);
+        }
+        Ok(ctx.list(out))
+    }
+
+    /// Any JSON value, checked and dropped (an undeclared field).
+    fn skip(&mut self) -> R<()> {
+        match self.peek() {
+            Some(b'"') => self.string().map(|_| ()),
+            Some(b't') => self.literal(b"true"),
+            Some(b'f') => {
+                self.i += 1;
+                self.literal(b"alse")
+            }
+            Some(b'n') => self.literal(b"null"),
+            Some(b'-' | b'0'..=b'9') => self.number().map(|_| ()),
+            Some(b'[') => {
+                self.i += 1;
+                self.enter()?;
+                self.ws();
+                if self.peek() == Some(b']') {
+                    self.i += 1;
+                } else {
+                    loop {
+                        self.ws();
+                        self.skip()?;
+                        self.ws();
+                        match self.peek() {
+                            Some(b',') => self.i += 1,
+                            Some(b']') => {
+                                self.i += 1;
+                                break;
+                            }
+                            _ => return Err(Bail),
+                        }
+                    }
+                }
+                self.depth -= 1;
+                Ok(())
+            }
+            Some(b'{') => {
+                self.i += 1;
+                self.enter()?;
+                self.ws();
+                if self.peek() == Some(b'}') {
+                    self.i += 1;
+                } else {
+                    loop {
+                        self.ws();
+                        self.string()?;
+                        self.ws();
+                        self.eat(b':')?;
+                        self.ws();
+                        self.skip()?;
+                        self.ws();
+                        match self.peek() {
+                            Some(b',') => self.i += 1,
+                            Some(b'}') => {
+                                self.i += 1;
+                                break;
+                            }
+                            _ => return Err(Bail),
+                        }
+                    }
+                }
+                self.depth -= 1;
+                Ok(())
+            }
+            _ => Err(Bail),
+        }
+    }
+}
+
+/// The length of a string's text up to its closing quote, eight bytes at a time; a control
+/// character (or no closing quote) bails.
+fn string_len(rest: &[u8]) -> R<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut at = 0;
+    let mut words = rest.chunks_exact(8);
+    for w in &mut words {
+        let Ok(w) = <[u8; 8]>::try_from(w) else {
+            return Err(Bail);
+        };
+        let x = u64::from_le_bytes(w);
+        // bytes below 0x20, and bytes equal to `"`: the lowest flag is the first such byte
+        let low = x.wrapping_sub(ONES * 0x20) & !x;
+        let q = x ^ (ONES * u64::from(b'"'));
+        let quote = q.wrapping_sub(ONES) & !q;
+        let hits = (low | quote) & HIGH;
+        if hits != 0 {
+            let i = at + (hits.trailing_zeros() / 8) as usize;
+            return match rest.get(i) {
+                Some(b'"') => Ok(i),
+                _ => Err(Bail),
+            };
+        }
+        at += 8;
+    }
+    for (i, &c) in words.remainder().iter().enumerate() {
+        if c == b'"' {
+            return Ok(at + i);
+        }
+        if c < 0x20 {
+            return Err(Bail);
+        }
+    }
+    Err(Bail)
+}
+
+#[cfg(test)]
+#[allow(clippy::indexing_slicing)] // test generator: indices are in range by construction
+mod tests {
+    use super::*;
+    use crate::program::Usage;
+    use proptest::prelude::*;
+    use std::sync::Arc;
+
+    fn schema() -> ObjectType {
+        let obj = |fields: Vec<(&str, Type)>| ObjectType {
+            fields: fields
+                .into_iter()
+                .map(|(n, t)| (n.to_string(), t))
+                .collect(),
+        };
+        let inner = obj(vec![("d", Type::Date)]);
+        let o = obj(vec![
+            ("s", Type::Str),
+            ("i", Type::Int),
+            ("n", Type::Object(Arc::new(inner))),
+        ]);
+        let elem = obj(vec![
+            ("s", Type::Str),
+            ("b", Type::Bool),
+            ("dom", Type::Domain),
+        ]);
+        obj(vec![
+            ("s", Type::Str),
+            ("i", Type::Int),
+            ("f", Type::Float),
+            ("b", Type::Bool),
+            ("d", Type::Date),
+            ("t", Type::DateTime),
+            ("dom", Type::Domain),
+            ("ip", Type::Ip),
+            ("ls", Type::list(Type::Str)),
+            ("li", Type::list(Type::Int)),
+            ("ld", Type::list(Type::Domain)),
+            ("o", Type::Object(Arc::new(o))),
+            ("lo", Type::list(Type::Object(Arc::new(elem)))),
+        ])
+    }
+
+    /// A small deterministic generator of JSON-like text, valid and not.
+    struct Gen(u64);
+
+    impl Gen {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+
+        fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+            items[(self.next() % items.len() as u64) as usize]
+        }
+
+        fn ws(&mut self) -> &'static str {
+            if self.next() % 4 != 0 {
+                return "";
+            }
+            self.pick(&[" ", "\t", "\n", "\r", "  ", "\u{a0}", "\u{c}"])
+        }
+
+        fn string(&mut self) -> String {
+            let body = self.pick(&[
+                "",
+                " ",
+                "abc",
+                "例子.中国",
+                "example.COM",
+                "bad..name",
+                "xn--fsqu00a.xn--fiqs8s",
+                "2026-11-27",
+                "2026/1/2",
+                "2026年1月2日",
+                "2026-02-30",
+                "2026-11-27 10:00",
+                "2026-11-27T10:00:00+08:00",
+                "是",
+                "否",
+                "true",
+                "1",
+                "yes",
+                "12",
+                "-3",
+                "1.5",
+                "x\\\"y",
+                "tab\\tin",
+                "\\u00e9",
+                "\\ud800",
+                "ctl\u{1}x",
+                "1.2.3.4",
+                "::1",
+                "999.1.1.1",
+                "a;b; ;c",
+                "湖北省武汉市",
+                "$serde_json::private::Number",
+            ]);
+            format!("\"{body}\"")
+        }
+
+        fn number(&mut self) -> String {
+            self.pick(&[
+                "0",
+                "-0",
+                "7",
+                "-5",
+                "12.50",
+                "-0.000",
+                "1e5",
+                "1E+5",
+                "2.5e-3",
+                "123456789012345678901234567890",
+                "-9223372036854775809",
+                "9223372036854775807",
+                "18446744073709551616",
+                "01",
+                "1.",
+                "-",
+                ".5",
+                "1e",
+                "3.0",
+            ])
+            .to_string()
+        }
+
+        fn key(&mut self) -> String {
+            let k = self.pick(&[
+                "s",
+                "i",
+                "f",
+                "b",
+                "d",
+                "t",
+                "dom",
+                "ip",
+                "ls",
+                "li",
+                "ld",
+                "o",
+                "lo",
+                "n",
+                "unknown",
+                "S",
+                "$serde_json::private::Number",
+            ]);
+            format!("\"{k}\"")
+        }
+
+        fn value(&mut self, depth: u32) -> String {
+            let choice = self.next() % if depth > 3 { 6 } else { 9 };
+            match choice {
+                0 | 1 => self.string(),
+                2 => self.number(),
+                3 => self
+                    .pick(&["true", "false", "null", "nul", "True"])
+                    .to_string(),
+                4 | 5 => self.string(),
+                6 => {
+                    let n = self.next() % 4;
+                    let items: Vec<String> = (0..n).map(|_| self.value(depth + 1)).collect();
+                    let sep = format!("{},{}", self.ws(), self.ws());
+                    format!("[{}{}{}]", self.ws(), items.join(&sep), self.ws())
+                }
+                _ => self.object(depth + 1),
+            }
+        }
+
+        fn object(&mut self, depth: u32) -> String {
+            let n = self.next() % 6;
+            let members: Vec<String> = (0..n)
+                .map(|_| {
+                    let k = self.key();
+                    let (a, b) = (self.ws(), self.ws());
+                    let v = self.value(depth);
+                    format!("{k}{a}:{b}{v}")
+                })
+                .collect();
+            let sep = format!("{},{}", self.ws(), self.ws());
+            let mut text = format!("{{{}{}{}}}", self.ws(), members.join(&sep), self.ws());
+            if depth == 0 {
+                match self.next() % 16 {
+                    0 => {
+                        let mut cut = text.len() / 2;
+                        while !text.is_char_boundary(cut) {
+                            cut -= 1;
+                        }
+                        text.truncate(cut);
+                    }
+                    1 => text.push_str(" x"),
+                    2 => text = text.replacen(',', "", 1),
+                    3 => text = format!("[{text}]"),
+                    _ => {}
+                }
+            }
+            text
+        }
+    }
+
+    /// (slots, errors) from the fast reader, or None when it leaves the record to serde.
+    fn fast(
+        text: &str,
+        schema: &ObjectType,
+        usage: Option<&Usage>,
+    ) -> Option<(Vec<Value>, Vec<super::super::FieldError>)> {
+        let mut ctx = Ctx::new();
+        ctx.set_usage(usage);
+        let slots = record_from_json_text(text, schema, &mut ctx)?;
+        Some((slots, ctx.take_errors()))
+    }
+
+    fn serde(
+        text: &str,
+        schema: &ObjectType,
+        usage: Option<&Usage>,
+    ) -> Option<(Vec<Value>, Vec<super::super::FieldError>)> {
+        let mut ctx = Ctx::new();
+        ctx.set_usage(usage);
+        let mut de = serde_json::Deserializer::from_str(text);
+        let slots = super::super::record_from_json(&mut de, schema, &mut ctx)
+            .and_then(|r| de.end().map(|()| r))
+            .ok()?;
+        Some((slots, ctx.take_errors()))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 4000, failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// Whatever the fast reader reads, serde_json's path reads the same way: the same
+        /// slots and the same field errors, with every field kept or only some.
+        #[test]
+        fn fast_reader_agrees_with_serde(seed in 1u64.., partial in any::<bool>()) {
+            let schema = schema();
+            let mut usage = Usage::default();
+            usage.mark(&schema, 0);
+            usage.mark(&schema, 4);
+            usage.mark(&schema, 10);
+            usage.mark(&schema, 12);
+            let usage = partial.then_some(&usage);
+            let mut g = Gen(seed);
+            let text = g.object(0);
+            if let Some(got) = fast(&text, &schema, usage) {
+                let want = serde(&text, &schema, usage);
+                prop_assert_eq!(Some(got), want, "{}", text);
+            }
+        }
+    }
+
+    /// The generator reaches the fast path often, and the serde path too.
+    #[test]
+    fn both_paths_are_exercised() {
+        let schema = schema();
+        let (mut read, mut left) = (0, 0);
+        for seed in 1..2000 {
+            let text = Gen(seed).object(0);
+            match fast(&text, &schema, None) {
+                Some(_) => read += 1,
+                None => left += 1,
+            }
+        }
+        assert!(read > 300 && left > 300, "fast {read}, serde {left}");
+    }
+
+    #[test]
+    fn string_scan_finds_the_quote_and_refuses_control_characters() {
+        assert_eq!(string_len(b"\"").ok(), Some(0));
+        assert_eq!(string_len(b"abcdefgh\"").ok(), Some(8));
+        assert_eq!(string_len("湖北省武汉市\"x".as_bytes()).ok(), Some(18));
+        assert_eq!(string_len(b"abcdefghijklmnop").ok(), None);
+        assert_eq!(string_len(b"abc\x1fdefgh\"").ok(), None);
+        assert_eq!(string_len(b"abcdefghij\x7f\"").ok(), Some(11));
+        for n in 0..40 {
+            let mut s = vec![b'a'; n];
+            s.push(b'"');
+            assert_eq!(string_len(&s).ok(), Some(n));
+        }
+    }
+}
