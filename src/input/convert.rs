@@ -55,6 +55,9 @@ pub struct Ctx<'s> {
     /// Buffers a list's elements are collected in (one per nesting level in use), so that a
     /// list costs one allocation, its `Arc<[Value]>`.
     list_bufs: Vec<Vec<Value>>,
+    /// Per object type (by address), whether no field name has a quote or a control character
+    /// (see [`fast`]).
+    plain: Vec<(usize, bool)>,
 }
 
 /// How many converted domains [`Ctx`] remembers.
@@ -96,6 +99,21 @@ impl<'s> Ctx<'s> {
             Type::Domain => self.domain(s),
             _ => convert_text(s, ty),
         }
+    }
+
+    /// Whether no field name of `schema` has a quote or a control character, so that a JSON
+    /// key can be compared with a name in place (remembered per object type).
+    fn plain_names(&mut self, schema: &ObjectType) -> bool {
+        let key = std::ptr::from_ref(schema) as usize;
+        if let Some((_, p)) = self.plain.iter().find(|(k, _)| *k == key) {
+            return *p;
+        }
+        let p = schema
+            .fields
+            .iter()
+            .all(|(n, _)| n.bytes().all(|c| c >= 0x20 && c != b'"'));
+        self.plain.push((key, p));
+        p
     }
 
     /// An empty buffer to collect a list's elements in; hand it back with [`Ctx::list`].
