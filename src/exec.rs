@@ -29,7 +29,7 @@ use crate::eval::{
     arith, bool_or_null, call, compare, contains, equal, to_float, Finding, Outcome, NULL,
 };
 use crate::funcs::dates::Calendar;
-use crate::funcs::{domain, net};
+use crate::funcs::{china, domain, net};
 use crate::program::{Builtin, Cmp, Ir, MacroKind, MsgPart, Program, Rule};
 use crate::types::Type;
 use crate::value::Value;
@@ -825,6 +825,77 @@ impl Compiler {
                 });
             }
             _ => {}
+        }
+        // text functions that often leave their text as it is: that text is given back as it
+        // came (lent, when it was), not shared anew; and the checks of text, without a call of
+        // the general `call`
+        if let [_] = args.as_slice() {
+            let pred: Option<fn(&str) -> bool> = match fun {
+                Builtin::ValidUscc => Some(china::valid_uscc),
+                Builtin::ValidCnId => Some(china::valid_cn_id),
+                Builtin::ValidCnMobile => Some(china::valid_cn_mobile),
+                _ => None,
+            };
+            if let Some((pred, x)) = pred.and_then(|p| Some((p, args.pop()?))) {
+                return val(move |f, vars| match &*x(f, vars) {
+                    Value::Str(s) => owned(Value::Bool(pred(s))),
+                    _ => null(),
+                });
+            }
+            let edit: Option<fn(&str) -> Option<String>> = match fun {
+                Builtin::Trim => {
+                    Some(|s| (s.trim().len() != s.len()).then(|| s.trim().to_string()))
+                }
+                Builtin::Upper => Some(|s| {
+                    (!s.is_ascii() || s.bytes().any(|c| c.is_ascii_lowercase()))
+                        .then(|| s.to_uppercase())
+                }),
+                Builtin::Lower => Some(|s| {
+                    (!s.is_ascii() || s.bytes().any(|c| c.is_ascii_uppercase()))
+                        .then(|| s.to_lowercase())
+                }),
+                _ => None,
+            };
+            if let Some((edit, x)) = edit.and_then(|e| Some((e, args.pop()?))) {
+                return val(move |f, vars| {
+                    let a = x(f, vars);
+                    let edited = match &*a {
+                        Value::Str(s) => edit(s),
+                        _ => return null(),
+                    };
+                    match edited {
+                        None => a,
+                        Some(t) => owned(Value::Str(Arc::from(t))),
+                    }
+                });
+            }
+        }
+        if let (Builtin::Replace, [_, _, _]) = (fun, args.as_slice()) {
+            let mut it = args.into_iter();
+            let (Some(x), Some(from), Some(to)) = (it.next(), it.next(), it.next()) else {
+                return val(|_, _| null());
+            };
+            return val(move |f, vars| {
+                let a = x(f, vars);
+                if a.is_null() {
+                    return null();
+                }
+                let from = from(f, vars);
+                if from.is_null() {
+                    return null();
+                }
+                let to = to(f, vars);
+                let edited = match (&*a, &*from, &*to) {
+                    (Value::Str(s), Value::Str(from), Value::Str(to)) => (!from.is_empty()
+                        && s.contains(from.as_ref()))
+                    .then(|| s.replace(from.as_ref(), to)),
+                    _ => return null(),
+                };
+                match edited {
+                    None => a,
+                    Some(t) => owned(Value::Str(Arc::from(t))),
+                }
+            });
         }
         let mut it = args.into_iter();
         match (it.next(), it.next(), it.next()) {
