@@ -249,6 +249,33 @@ impl<'t> Reader<'t> {
         keep: bool,
         element: bool,
     ) -> R<Value> {
+        if self.peek() == Some(b'"') {
+            let s = self.string()?;
+            // a `string` field keeps its text as it is (what `visit_str` gives it)
+            if let Type::Str = ty {
+                return Ok(if keep { Value::str(s) } else { Value::Null });
+            }
+            return ValueSeed {
+                ty,
+                ctx,
+                keep,
+                element,
+            }
+            .visit_str::<DeError>(s)
+            .map_err(|_| Bail);
+        }
+        self.other(ty, ctx, keep, element)
+    }
+
+    /// [`Reader::value`] for anything but a string.
+    #[inline(never)]
+    fn other<'s>(
+        &mut self,
+        ty: &'s Type,
+        ctx: &mut Ctx<'s>,
+        keep: bool,
+        element: bool,
+    ) -> R<Value> {
         let seed = ValueSeed {
             ty,
             ctx: &mut *ctx,
@@ -256,10 +283,6 @@ impl<'t> Reader<'t> {
             element,
         };
         match self.peek() {
-            Some(b'"') => {
-                let s = self.string()?;
-                seed.visit_str::<DeError>(s).map_err(|_| Bail)
-            }
             Some(b't') => {
                 self.literal(b"true")?;
                 seed.visit_bool::<DeError>(true).map_err(|_| Bail)
