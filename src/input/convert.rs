@@ -55,9 +55,9 @@ pub struct Ctx<'s> {
     /// Buffers a list's elements are collected in (one per nesting level in use), so that a
     /// list costs one allocation, its `Arc<[Value]>`.
     list_bufs: Vec<Vec<Value>>,
-    /// Per object type (by address), whether no field name has a quote or a control character
-    /// (see [`fast`]).
-    plain: Vec<(usize, bool)>,
+    /// Per object type (by address), its field names as the fast reader compares them with
+    /// keys in place (see [`fast`]).
+    key_words: Vec<(usize, fast::KeyWords)>,
 }
 
 /// How many converted domains [`Ctx`] remembers.
@@ -101,19 +101,14 @@ impl<'s> Ctx<'s> {
         }
     }
 
-    /// Whether no field name of `schema` has a quote or a control character, so that a JSON
-    /// key can be compared with a name in place (remembered per object type).
-    fn plain_names(&mut self, schema: &ObjectType) -> bool {
+    /// The index in `self.key_words` of `schema`'s names as words, built on first use.
+    fn key_words_of(&mut self, schema: &ObjectType) -> usize {
         let key = std::ptr::from_ref(schema) as usize;
-        if let Some((_, p)) = self.plain.iter().find(|(k, _)| *k == key) {
-            return *p;
+        if let Some(i) = self.key_words.iter().position(|(k, _)| *k == key) {
+            return i;
         }
-        let p = schema
-            .fields
-            .iter()
-            .all(|(n, _)| n.bytes().all(|c| c >= 0x20 && c != b'"'));
-        self.plain.push((key, p));
-        p
+        self.key_words.push((key, fast::KeyWords::new(schema)));
+        self.key_words.len() - 1
     }
 
     /// An empty buffer to collect a list's elements in; hand it back with [`Ctx::list`].

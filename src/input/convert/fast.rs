@@ -111,22 +111,15 @@ impl<'t> Reader<'t> {
         self.s.get(start..start + len).ok_or(Bail)
     }
 
-    /// A member's key, as its slot in `schema` (`None`: undeclared). When no field name has a
-    /// quote or a control character (`plain`), the field after the previous one is tried first
-    /// by comparing its name with the text in place: an export writes its keys in one order,
-    /// so most keys are found without being scanned.
-    fn key(&mut self, schema: &ObjectType, hint: usize, plain: bool) -> R<Option<usize>> {
-        if let Some((name, _)) = schema.fields.get(hint).filter(|_| plain) {
-            let n = name.as_bytes();
-            let start = self.i + 1;
-            let end = start + n.len();
-            // a field name has no quote or control character: `"name"` is that string
-            if self.peek() == Some(b'"')
-                && self.b.get(start..end) == Some(n)
-                && self.b.get(end) == Some(&b'"')
-            {
-                self.i = end + 1;
-                return Ok(Some(hint));
+    /// A member's key, as its slot in `schema` (`None`: undeclared). The text after the quote
+    /// is first compared in place with the names of the fields after the previous one (an
+    /// export writes its keys in schema order, leaving some out), a few words at a time, so
+    /// most keys are found without being scanned.
+    fn key(&mut self, schema: &ObjectType, hint: usize, words: &KeyWords) -> R<Option<usize>> {
+        if self.peek() == Some(b'"') {
+            if let Some((slot, len)) = words.find(self.b.get(self.i + 1..), hint) {
+                self.i += len + 2;
+                return Ok(Some(slot));
             }
         }
         let key = self.string()?;
@@ -197,7 +190,7 @@ impl<'t> Reader<'t> {
         self.enter()?;
         let keep = slots.is_some();
         let mask = ctx.usage.map(|u| u.mask(schema));
-        let plain = ctx.plain_names(schema);
+        let words = ctx.key_words_of(schema);
         let mut hint = 0;
         self.ws();
         if self.peek() == Some(b'}') {
@@ -207,7 +200,10 @@ impl<'t> Reader<'t> {
         }
         loop {
             self.ws();
-            let slot = self.key(schema, hint, plain)?;
+            let slot = match ctx.key_words.get(words) {
+                Some((_, w)) => self.key(schema, hint, w)?,
+                None => return Err(Bail),
+            };
             self.ws();
             self.eat(b':')?;
             self.ws();
@@ -431,6 +427,73 @@ impl<'t> Reader<'t> {
             _ => Err(Bail),
         }
     }
+}
+
+/// An object type's field names as the fast reader compares them with a key in place: per
+/// field, `name"` as three little-endian words and their masks (names up to 23 bytes without a
+/// quote or a control character; other fields are always scanned and searched).
+pub(super) struct KeyWords {
+    fields: Vec<Option<KeyWord>>,
+}
+
+/// A name's length, and `name"` as words with their masks.
+type KeyWord = (usize, [u64; 3], [u64; 3]);
+
+/// How many fields from the expected one [`KeyWords::find`] tries.
+const KEY_TRIES: usize = 4;
+
+impl KeyWords {
+    pub(super) fn new(schema: &ObjectType) -> KeyWords {
+        let fields = schema
+            .fields
+            .iter()
+            .map(|(name, _)| {
+                let n = name.as_bytes();
+                if n.len() > 23 || n.iter().any(|&c| c < 0x20 || c == b'"') {
+                    return None;
+                }
+                let mut bytes = [0u8; 24];
+                let mut mask = [0u8; 24];
+                for (i, &c) in n.iter().chain(b"\"").enumerate() {
+                    if let (Some(b), Some(m)) = (bytes.get_mut(i), mask.get_mut(i)) {
+                        *b = c;
+                        *m = 0xff;
+                    }
+                }
+                Some((n.len(), words(&bytes)?, words(&mask)?))
+            })
+            .collect();
+        KeyWords { fields }
+    }
+
+    /// The field whose `name"` the text starts with, tried from `hint` on, and its name's
+    /// length; `None` when none of the few tried matches (or fewer than 24 bytes are left).
+    #[inline]
+    fn find(&self, text: Option<&[u8]>, hint: usize) -> Option<(usize, usize)> {
+        let text = words(text?.get(..24)?)?;
+        let tries = self.fields.get(hint..)?.iter().take(KEY_TRIES);
+        for (i, f) in tries.enumerate() {
+            if let Some((len, key, mask)) = f {
+                if text[0] & mask[0] == key[0]
+                    && text[1] & mask[1] == key[1]
+                    && text[2] & mask[2] == key[2]
+                {
+                    return Some((hint + i, *len));
+                }
+            }
+        }
+        None
+    }
+}
+
+/// 24 bytes as three little-endian words.
+fn words(b: &[u8]) -> Option<[u64; 3]> {
+    let word = |i: usize| {
+        b.get(i..i + 8)
+            .and_then(|w| <[u8; 8]>::try_from(w).ok())
+            .map(u64::from_le_bytes)
+    };
+    Some([word(0)?, word(8)?, word(16)?])
 }
 
 /// The length of a string's text up to its closing quote, eight bytes at a time; a control
