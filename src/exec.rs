@@ -226,6 +226,8 @@ struct Compiler {
     /// The lets of the rule being compiled, by local slot: their compiled closures, shared by
     /// every place that reads them.
     lets: Vec<(usize, Arc<ValFn>)>,
+    /// The lets of the rule compiled where they are read instead, by local slot.
+    inline: Vec<(usize, Ir)>,
 }
 
 impl Compiler {
@@ -236,9 +238,20 @@ impl Compiler {
 
     fn rule(&mut self, rule: &Rule) -> ExecRule {
         self.lets.clear();
+        self.inline.clear();
+        // a let read in one place, outside any macro, is compiled into that place: it is
+        // computed at most once anyway, and needs no cell (nor a copy of its value in one)
+        let mut reads = std::collections::HashMap::new();
+        for ir in rule_exprs(rule) {
+            count_reads(ir, false, &mut reads);
+        }
         // lets may read earlier lets: compile in order, each seeing those before it (the
         // checker orders them so that a let reads only lets defined before it)
         for (slot, ir) in &rule.lets {
+            if reads.get(slot).copied().unwrap_or(0) <= 1 {
+                self.inline.push((*slot, ir.clone()));
+                continue;
+            }
             let f: Arc<ValFn> = Arc::from(self.val(ir));
             self.lets.push((*slot, f));
         }
@@ -267,7 +280,7 @@ impl Compiler {
                 .for_each
                 .as_ref()
                 .map(|(slot, list)| (*slot, self.val(list))),
-            let_slots: rule.lets.iter().map(|(s, _)| *s).collect(),
+            let_slots: self.lets.iter().map(|(s, _)| *s).collect(),
             element_shared,
             applies_if: rule.applies_if.as_ref().map(|a| self.test(a)),
             when: self.test(&rule.when),
@@ -283,7 +296,21 @@ impl Compiler {
             locals: rule.locals,
         };
         self.lets.clear();
+        self.inline.clear();
         out
+    }
+
+    /// The definition of a let compiled where it is read (see [`Compiler::rule`]).
+    fn inlined(&self, slot: usize) -> Option<Ir> {
+        self.inline
+            .iter()
+            .find(|(s, _)| *s == slot)
+            .map(|(_, ir)| ir.clone())
+    }
+
+    /// Whether local `slot` is a variable (of `for_each` or a macro), not a let.
+    fn is_var(&self, slot: usize) -> bool {
+        self.let_of(slot).is_none() && self.inline.iter().all(|(s, _)| *s != slot)
     }
 
     fn let_of(&self, slot: usize) -> Option<Arc<ValFn>> {
@@ -303,6 +330,9 @@ impl Compiler {
             Ir::Record => val(|f, _| owned(Value::Object(Arc::from(f.record)))),
             Ir::Local(slot) => {
                 let slot = *slot;
+                if let Some(def) = self.inlined(slot) {
+                    return self.val(&def);
+                }
                 match self.let_of(slot) {
                     Some(def) => val(move |f, vars| {
                         let Some(cell) = f.cells.lets.get(slot) else {
@@ -339,7 +369,7 @@ impl Compiler {
                     Ir::Record => {
                         val(move |f, _| Cow::Borrowed(f.record.get(slot).unwrap_or(&NULL)))
                     }
-                    Ir::Local(v) if self.let_of(*v).is_none() => {
+                    Ir::Local(v) if self.is_var(*v) => {
                         let v = *v;
                         val(move |_, vars| match vars.get(v) {
                             Value::Object(o) => Cow::Borrowed(o.get(slot).unwrap_or(&NULL)),
@@ -529,6 +559,11 @@ impl Compiler {
 
     /// Compiles `ir` as a condition.
     fn test(&mut self, ir: &Ir) -> Bool {
+        if let Ir::Local(slot) = ir {
+            if let Some(def) = self.inlined(*slot) {
+                return self.test(&def);
+            }
+        }
         match ir {
             Ir::And(items) => {
                 let items: Vec<Bool> = items.iter().map(|i| self.test(i)).collect();
@@ -962,6 +997,36 @@ fn record_path(slots: &[usize]) -> Val {
                 Cow::Borrowed(v)
             })
         }
+    }
+}
+
+/// Every expression of a rule but its `for_each` list.
+fn rule_exprs(rule: &Rule) -> impl Iterator<Item = &Ir> {
+    let holes = rule.message.iter().filter_map(|p| match p {
+        MsgPart::Hole(ir, _) => Some(ir),
+        MsgPart::Lit(_) => None,
+    });
+    rule.lets
+        .iter()
+        .map(|(_, ir)| ir)
+        .chain(rule.applies_if.iter())
+        .chain(std::iter::once(&rule.when))
+        .chain(holes)
+        .chain(rule.deadline.iter())
+}
+
+/// Counts the reads of each local slot in `ir`; a read inside a macro's body counts as many.
+fn count_reads(ir: &Ir, in_body: bool, reads: &mut std::collections::HashMap<usize, usize>) {
+    match ir {
+        Ir::Local(s) => *reads.entry(*s).or_default() += if in_body { 2 } else { 1 },
+        Ir::Macro(_, list, _, body) => {
+            count_reads(list, in_body, reads);
+            count_reads(body, true, reads);
+        }
+        _ => ir
+            .children()
+            .into_iter()
+            .for_each(|c| count_reads(c, in_body, reads)),
     }
 }
 
