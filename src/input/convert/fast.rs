@@ -220,7 +220,11 @@ impl<'t> Reader<'t> {
                     ctx.path.pop();
                     let v = v?;
                     if let Some(s) = slots.as_deref_mut().and_then(|s| s.get_mut(i)) {
-                        *s = v;
+                        // a slot is null until its key is read (again only for a repeated key)
+                        let old = std::mem::replace(s, v);
+                        if old.is_null() {
+                            std::mem::forget(old);
+                        }
                     }
                 }
             }
