@@ -819,6 +819,11 @@ rules:
         r#"{"id":"c","sub":5}"#,
         "\n",
         "42\n",
+        // an exponent as written, not as serde_json would rewrite it (`1e+5`)
+        r#"{"id":"d","code":1E5}"#,
+        "\n",
+        r#"{"id":"e","code":-2.5E-3}"#,
+        "\n",
     );
     std::fs::write(dir.path().join("f.jsonl"), lines).unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_beian"))
@@ -843,7 +848,9 @@ rules:
         [
             "code=[12.50]",
             "code=[100000000000000000000]",
-            "code=[null]"
+            "code=[null]",
+            "code=[1E5]",
+            "code=[-2.5E-3]"
         ]
     );
     let errors: Vec<Value> = std::fs::read_to_string(dir.path().join("e.jsonl"))
