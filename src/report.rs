@@ -660,15 +660,15 @@ pub fn summary_text(summary: &serde_json::Value, program: &Program) -> String {
     }
     let _ = write!(
         s,
-        "  as_of {}, {:.2}s",
+        "  as_of {}",
         summary
             .get("as_of")
             .and_then(serde_json::Value::as_str)
-            .unwrap_or(""),
-        summary
-            .get("elapsed_s")
-            .and_then(serde_json::Value::as_f64)
-            .unwrap_or(0.0)
+            .unwrap_or("")
     );
+    // a document on standard output has no time (see `cli::scan`)
+    if let Some(secs) = summary.get("elapsed_s").and_then(serde_json::Value::as_f64) {
+        let _ = write!(s, ", {secs:.2}s");
+    }
     s
 }

@@ -124,8 +124,8 @@ impl Summary {
             "expired_waivers": self.expired_waivers,
             "unused_waivers": self.unused_waivers,
             "as_of": self.as_of.map(|d| d.format("%Y-%m-%d").to_string()),
-            // hundredths, as the text summary shows it: a quick scan's `-f json` and `sarif`
-            // documents (which embed the summary) are then the same bytes for any `-j`
+            // hundredths, as the text summary shows it (the documents on standard output
+            // give null: see `cli::scan`)
             "elapsed_s": (self.elapsed_s * 100.0).round() / 100.0,
         })
     }

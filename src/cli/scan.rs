@@ -271,8 +271,15 @@ fn run_inner(args: Args) -> Result<i32, String> {
         }
     };
     let summary_json = summary.to_json(&program);
+    // the documents on standard output (`-f json`, `sarif`, `table`) must be the same bytes for
+    // any thread count (SPEC §4), so their summary's `elapsed_s` is null: the time is in
+    // `--summary` and in the text on standard error
+    let mut document_summary = summary_json.clone();
+    if let Some(e) = document_summary.get_mut("elapsed_s") {
+        *e = serde_json::Value::Null;
+    }
     sink.writer
-        .finish(&summary_json)
+        .finish(&document_summary)
         .map_err(|e| format!("cannot write the findings: {e}"))?;
     if let Some(w) = &mut sink.errors {
         w.flush()
