@@ -271,6 +271,7 @@ pub fn parse(sources: &Sources, file: FileId) -> Result<Option<Node>, Diagnostic
     let offsets = CharOffsets::new(text);
     let mut composer = Composer {
         file,
+        text,
         offsets: &offsets,
         anchors: HashMap::new(),
         nodes: 0,
@@ -279,12 +280,7 @@ pub fn parse(sources: &Sources, file: FileId) -> Result<Option<Node>, Diagnostic
     let mut root = None;
     let mut documents = 0;
     while let Some(ev) = parser.next_event() {
-        let (ev, span) = ev.map_err(|e| {
-            let at = offsets.byte(e.marker().index());
-            Diagnostic::error(Code::YamlSyntax, format!("invalid yaml: {}", e.info()))
-                .at(Loc::new(file, at, at))
-                .label("the yaml parser stopped here")
-        })?;
+        let (ev, span) = ev.map_err(|e| syntax_error(text, &offsets, file, &e))?;
         match ev {
             Event::DocumentStart(_) => {
                 documents += 1;
@@ -305,6 +301,39 @@ pub fn parse(sources: &Sources, file: FileId) -> Result<Option<Node>, Diagnostic
         }
     }
     Ok(root)
+}
+
+/// A YAML syntax error, at the fault. saphyr's marker is where it was reading, often the start
+/// of the scalar: a tab is pointed at where it is (from the marker's line on), and a quoted
+/// scalar's bad indentation at the line that has it.
+fn syntax_error(
+    text: &str,
+    offsets: &CharOffsets,
+    file: FileId,
+    e: &saphyr_parser::ScanError,
+) -> Diagnostic {
+    let marker = offsets.byte(e.marker().index()).min(text.len());
+    let line_start = text
+        .get(..marker)
+        .and_then(|t| t.rfind('\n'))
+        .map_or(0, |i| i + 1);
+    let after = |from: usize, find: &dyn Fn(&str) -> Option<usize>| {
+        text.get(from..).and_then(find).map(|i| from + i)
+    };
+    let info = e.info();
+    let at = if info.contains("tab") {
+        after(line_start, &|t| t.find('\t'))
+    } else if info.contains("indentation in quoted scalar") {
+        // the first character of the next line
+        after(marker, &|t| t.find('\n'))
+            .and_then(|nl| after(nl + 1, &|t| t.find(|c: char| c != ' ')))
+    } else {
+        None
+    }
+    .unwrap_or(marker);
+    Diagnostic::error(Code::YamlSyntax, format!("invalid yaml: {info}"))
+        .at(Loc::new(file, at, at))
+        .label("the yaml parser stopped here")
 }
 
 /// Character index → byte offset (saphyr's markers count characters).
@@ -340,6 +369,7 @@ impl CharOffsets {
 
 struct Composer<'a> {
     file: FileId,
+    text: &'a str,
     offsets: &'a CharOffsets,
     anchors: HashMap<usize, Node>,
     nodes: usize,
@@ -374,14 +404,7 @@ impl Composer<'_> {
     ) -> Result<(Event<'static>, Span), Diagnostic> {
         match parser.next_event() {
             Some(Ok((ev, span))) => Ok((into_owned(ev), span)),
-            Some(Err(e)) => {
-                let at = self.offsets.byte(e.marker().index());
-                Err(
-                    Diagnostic::error(Code::YamlSyntax, format!("invalid yaml: {}", e.info()))
-                        .at(Loc::new(self.file, at, at))
-                        .label("the yaml parser stopped here"),
-                )
-            }
+            Some(Err(e)) => Err(syntax_error(self.text, self.offsets, self.file, &e)),
             None => Err(Diagnostic::error(
                 Code::YamlSyntax,
                 "invalid yaml: unexpected end of file".into(),

@@ -129,6 +129,26 @@ fn every_error_is_reported_with_file_line_and_column() {
     );
 }
 
+/// A YAML syntax error points at the fault, not where the parser's scalar began.
+#[test]
+fn a_yaml_syntax_error_points_at_the_fault() {
+    let cases = [
+        // a tab on the next line, inside a plain scalar's block
+        ("rules:\n  - id: X-1\n\ttitle: t\n", "--> pack.yaml:3:1"),
+        // a tab in block indentation
+        ("rules:\n\t- x\n", "--> pack.yaml:2:1"),
+        // a quoted scalar continued on a line that is not indented enough
+        ("rules:\n  - id: \"X-1\n    title: t\n", "--> pack.yaml:3:5"),
+    ];
+    for (text, at) in cases {
+        let o = check(&[("pack.yaml", text)], &["-r", "pack.yaml"]);
+        assert_eq!(o.status.code(), Some(2));
+        let err = stderr(&o);
+        assert!(err.contains("error[E002]: invalid yaml"), "{err}");
+        assert!(err.contains(at), "{text:?}: {err}");
+    }
+}
+
 #[test]
 fn warnings_alone_exit_0() {
     let o = check(&[("pack.yaml", WARNINGS)], &["-r", "pack.yaml"]);
