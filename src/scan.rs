@@ -157,28 +157,32 @@ pub fn selected_rules(
         .collect()
 }
 
-/// The outcome of one record.
+/// The outcome of one record, small: a chunk's outcomes are collected, and most records
+/// have nothing to report.
 enum Processed {
-    Rejected {
-        line: usize,
-        value: String,
-        reason: String,
-    },
+    /// Evaluated, with no finding, no undetermined rule and no field error.
+    Clean,
+    Rejected(Box<Rejection>),
     /// A syntax error in an element of a JSON array: the rest of the file is one rejected
     /// record (SPEC §7).
-    RejectRest {
-        line: usize,
-        value: String,
-        reason: String,
-    },
-    Evaluated {
-        line: usize,
-        /// The record's key; only rendered when there is a finding or a field error.
-        key: Option<String>,
-        findings: Vec<Finding>,
-        undetermined: Vec<(usize, u32)>,
-        field_errors: Vec<FieldError>,
-    },
+    RejectRest(Box<Rejection>),
+    Evaluated(Box<Evaluated>),
+}
+
+struct Rejection {
+    line: usize,
+    value: String,
+    reason: String,
+}
+
+/// An evaluated record with something to report.
+struct Evaluated {
+    line: usize,
+    /// The record's key; only rendered when there is a finding or a field error.
+    key: Option<String>,
+    findings: Vec<Finding>,
+    undetermined: Vec<(usize, u32)>,
+    field_errors: Vec<FieldError>,
 }
 
 /// A record's key as text: the key field rendered like a message value, or the line number.
@@ -393,29 +397,34 @@ fn process<'s>(
     w: &mut Worker<'s>,
 ) -> Processed {
     match convert_in(program, chunk, raw, w) {
-        Converted::Rejected((line, value, reason)) => Processed::Rejected {
+        Converted::Rejected((line, value, reason)) => Processed::Rejected(Box::new(Rejection {
             line,
             value,
             reason,
-        },
-        Converted::RejectRest((line, value, reason)) => Processed::RejectRest {
-            line,
-            value,
-            reason,
-        },
+        })),
+        Converted::RejectRest((line, value, reason)) => {
+            Processed::RejectRest(Box::new(Rejection {
+                line,
+                value,
+                reason,
+            }))
+        }
         Converted::Record(record) => {
             let line = raw.line();
             let field_errors = w.ctx.take_errors();
             let out = crate::exec::evaluate(program, rules, &record, as_of, &mut w.lets);
+            if out.findings.is_empty() && out.undetermined.is_empty() && field_errors.is_empty() {
+                return Processed::Clean;
+            }
             let key = (!out.findings.is_empty() || !field_errors.is_empty())
                 .then(|| record_key(program, &record, line));
-            Processed::Evaluated {
+            Processed::Evaluated(Box::new(Evaluated {
                 line,
                 key,
                 findings: out.findings,
                 undetermined: out.undetermined,
                 field_errors,
-            }
+            }))
         }
     }
 }
@@ -605,7 +614,7 @@ pub fn run(
             let source = sources.get(n).map_or("", |s| s.as_ref());
             for p in results {
                 summary.records_read += 1;
-                let rest = matches!(p, Processed::RejectRest { .. });
+                let rest = matches!(p, Processed::RejectRest(_));
                 emit(
                     program,
                     source,
@@ -661,16 +670,16 @@ fn emit(
     sink: &mut dyn Sink,
 ) -> std::io::Result<()> {
     match p {
-        Processed::Rejected {
-            line,
-            value,
-            reason,
+        Processed::Clean => {
+            summary.records_evaluated += 1;
+            Ok(())
         }
-        | Processed::RejectRest {
-            line,
-            value,
-            reason,
-        } => {
+        Processed::Rejected(r) | Processed::RejectRest(r) => {
+            let Rejection {
+                line,
+                value,
+                reason,
+            } = *r;
             summary.records_rejected += 1;
             sink.error(&ErrorEntry {
                 source: source.to_string(),
@@ -681,13 +690,14 @@ fn emit(
                 reason,
             })
         }
-        Processed::Evaluated {
-            line,
-            key,
-            findings,
-            undetermined,
-            field_errors,
-        } => {
+        Processed::Evaluated(e) => {
+            let Evaluated {
+                line,
+                key,
+                findings,
+                undetermined,
+                field_errors,
+            } = *e;
             summary.records_evaluated += 1;
             let key = key.unwrap_or_default();
             for fe in field_errors {
