@@ -145,7 +145,7 @@ impl Cells {
 /// One compiled rule.
 struct ExecRule {
     /// The slot of the element's variable, and the list.
-    for_each: Option<(usize, Val)>,
+    for_each: Option<(usize, ForEach)>,
     /// The local slots of its lets (reset per element).
     let_slots: Vec<usize>,
     /// Its per-element shared lets (sized to the element count before the elements run).
@@ -155,6 +155,12 @@ struct ExecRule {
     message: Vec<Part>,
     deadline: Option<Val>,
     locals: usize,
+}
+
+/// A `for_each` list: a field of the record (read in place, its elements lent), or computed.
+enum ForEach {
+    Path(Box<[usize]>),
+    Expr(Val),
 }
 
 enum Part {
@@ -276,10 +282,13 @@ impl Compiler {
         element_shared.dedup();
         let out = ExecRule {
             // the element is bound as a variable (see `Vars`), not kept in a slot
-            for_each: rule
-                .for_each
-                .as_ref()
-                .map(|(slot, list)| (*slot, self.val(list))),
+            for_each: rule.for_each.as_ref().map(|(slot, list)| {
+                let list = match list {
+                    Ir::RecordPath(slots) => ForEach::Path(slots.clone()),
+                    other => ForEach::Expr(self.val(other)),
+                };
+                (*slot, list)
+            }),
             let_slots: self.lets.iter().map(|(s, _)| *s).collect(),
             element_shared,
             applies_if: rule.applies_if.as_ref().map(|a| self.test(a)),
@@ -983,19 +992,7 @@ fn record_path(slots: &[usize]) -> Val {
         }),
         _ => {
             let slots: Box<[usize]> = slots.into();
-            val(move |f, _| {
-                let Some((first, rest)) = slots.split_first() else {
-                    return null();
-                };
-                let mut v = f.record.get(*first).unwrap_or(&NULL);
-                for slot in rest {
-                    v = match v {
-                        Value::Object(o) => o.get(*slot).unwrap_or(&NULL),
-                        _ => return null(),
-                    };
-                }
-                Cow::Borrowed(v)
-            })
+            val(move |f, _| Cow::Borrowed(path_in(f.record, &slots).unwrap_or(&NULL)))
         }
     }
 }
@@ -1028,6 +1025,19 @@ fn count_reads(ir: &Ir, in_body: bool, reads: &mut std::collections::HashMap<usi
             .into_iter()
             .for_each(|c| count_reads(c, in_body, reads)),
     }
+}
+
+/// The value at a chain of fields from the record.
+fn path_in<'r>(record: &'r [Value], slots: &[usize]) -> Option<&'r Value> {
+    let (first, rest) = slots.split_first()?;
+    let mut v = record.get(*first)?;
+    for slot in rest {
+        match v {
+            Value::Object(o) => v = o.get(*slot)?,
+            _ => return None,
+        }
+    }
+    Some(v)
 }
 
 /// The per-element shared slots `ir` reads.
@@ -1134,12 +1144,23 @@ fn eval_rule(
         }
         return undetermined;
     };
-    // the list is held apart from the cells, which are reset between elements
-    let items = {
-        let f = frame(record, &exec.consts, as_of, calendar, cells, 0);
-        match list(&f, Vars::default()).into_owned() {
-            Value::List(items) => items,
+    // the list is held apart from the cells, which are reset between elements: a field of the
+    // record is lent by the record, a computed list is kept here
+    let computed;
+    let items: &[Value] = match list {
+        ForEach::Path(slots) => match path_in(record, slots) {
+            Some(Value::List(items)) => items,
             _ => return 0,
+        },
+        ForEach::Expr(list) => {
+            let f = frame(record, &exec.consts, as_of, calendar, cells, 0);
+            match list(&f, Vars::default()).into_owned() {
+                Value::List(items) => {
+                    computed = items;
+                    &computed
+                }
+                _ => return 0,
+            }
         }
     };
     for &s in &rule.element_shared {
