@@ -304,8 +304,8 @@ pub fn parse(sources: &Sources, file: FileId) -> Result<Option<Node>, Diagnostic
 }
 
 /// A YAML syntax error, at the fault. saphyr's marker is where it was reading, often the start
-/// of the scalar: a tab is pointed at where it is (from the marker's line on), and a quoted
-/// scalar's bad indentation at the line that has it.
+/// of the scalar: a tab is pointed at where it indents a line (from the marker's line on), and
+/// a quoted scalar's bad indentation at the first line after it indented no deeper than its key.
 fn syntax_error(
     text: &str,
     offsets: &CharOffsets,
@@ -317,16 +317,37 @@ fn syntax_error(
         .get(..marker)
         .and_then(|t| t.rfind('\n'))
         .map_or(0, |i| i + 1);
-    let after = |from: usize, find: &dyn Fn(&str) -> Option<usize>| {
-        text.get(from..).and_then(find).map(|i| from + i)
+    // the lines from the marker's on, with their starts
+    let lines = || {
+        let mut at = line_start;
+        text.get(line_start..)
+            .unwrap_or_default()
+            .split('\n')
+            .map(move |l| {
+                let start = at;
+                at += l.len() + 1;
+                (start, l)
+            })
     };
+    let indent = |l: &str| l.len() - l.trim_start_matches(' ').len();
     let info = e.info();
     let at = if info.contains("tab") {
-        after(line_start, &|t| t.find('\t'))
+        lines()
+            .find(|(_, l)| l.get(indent(l)..).is_some_and(|r| r.starts_with('\t')))
+            .map(|(start, l)| start + indent(l))
     } else if info.contains("indentation in quoted scalar") {
-        // the first character of the next line
-        after(marker, &|t| t.find('\n'))
-            .and_then(|nl| after(nl + 1, &|t| t.find(|c: char| c != ' ')))
+        // the key's column: past the indentation and any `- ` of sequence entries
+        let (_, first) = lines().next().unwrap_or((line_start, ""));
+        let mut key = first.trim_start_matches(' ');
+        while let Some(rest) = key.strip_prefix("- ") {
+            key = rest.trim_start_matches(' ');
+        }
+        let column = first.len() - key.len();
+        lines()
+            .skip(1)
+            .filter(|(_, l)| !l.trim().is_empty())
+            .find(|(_, l)| indent(l) <= column)
+            .map(|(start, l)| start + indent(l))
     } else {
         None
     }

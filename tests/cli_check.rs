@@ -139,6 +139,10 @@ fn a_yaml_syntax_error_points_at_the_fault() {
         ("rules:\n\t- x\n", "--> pack.yaml:2:1"),
         // a quoted scalar continued on a line that is not indented enough
         ("rules:\n  - id: \"X-1\n    title: t\n", "--> pack.yaml:3:5"),
+        // ... only on its third line (a blank line and a deeper one before it are fine)
+        ("a:\n  k: \"one\n\n    two\n three\"\n", "--> pack.yaml:5:2"),
+        // a tab inside a plain scalar is allowed: the fault is the tab that indents
+        ("rules:\n  - id: X\tY\n\ttitle: t\n", "--> pack.yaml:3:1"),
     ];
     for (text, at) in cases {
         let o = check(&[("pack.yaml", text)], &["-r", "pack.yaml"]);
