@@ -470,60 +470,43 @@ impl<'t> Reader<'t> {
             }
             Some(b'n') => self.literal(b"null"),
             Some(b'-' | b'0'..=b'9') => self.number().map(|_| ()),
-            Some(b'[') => {
-                self.i += 1;
-                self.enter()?;
-                self.ws();
-                if self.peek() == Some(b']') {
-                    self.i += 1;
-                } else {
-                    loop {
-                        self.ws();
-                        self.skip()?;
-                        self.ws();
-                        match self.peek() {
-                            Some(b',') => self.i += 1,
-                            Some(b']') => {
-                                self.i += 1;
-                                break;
-                            }
-                            _ => return Err(Bail),
-                        }
-                    }
-                }
-                self.depth -= 1;
-                Ok(())
-            }
-            Some(b'{') => {
-                self.i += 1;
-                self.enter()?;
-                self.ws();
-                if self.peek() == Some(b'}') {
-                    self.i += 1;
-                } else {
-                    loop {
-                        self.ws();
-                        self.skip_string()?;
-                        self.ws();
-                        self.eat(b':')?;
-                        self.ws();
-                        self.skip()?;
-                        self.ws();
-                        match self.peek() {
-                            Some(b',') => self.i += 1,
-                            Some(b'}') => {
-                                self.i += 1;
-                                break;
-                            }
-                            _ => return Err(Bail),
-                        }
-                    }
-                }
-                self.depth -= 1;
-                Ok(())
-            }
+            Some(b'[') => self.skip_items(b']', Reader::skip),
+            Some(b'{') => self.skip_items(b'}', |r| {
+                r.skip_string()?;
+                r.ws();
+                r.eat(b':')?;
+                r.ws();
+                r.skip()
+            }),
             _ => Err(Bail),
         }
+    }
+
+    /// The items of a list or an object after its opening bracket, each read by `item`,
+    /// separated by commas, up to `close`.
+    fn skip_items(&mut self, close: u8, item: fn(&mut Self) -> R<()>) -> R<()> {
+        self.i += 1;
+        self.enter()?;
+        self.ws();
+        if self.peek() == Some(close) {
+            self.i += 1;
+        } else {
+            loop {
+                self.ws();
+                item(self)?;
+                self.ws();
+                match self.peek() {
+                    Some(b',') => self.i += 1,
+                    Some(c) if c == close => {
+                        self.i += 1;
+                        break;
+                    }
+                    _ => return Err(Bail),
+                }
+            }
+        }
+        self.depth -= 1;
+        Ok(())
     }
 }
 
