@@ -332,8 +332,10 @@ fn bench_read_convert(c: &mut Criterion, p: &Prepared) {
     let convert_all = |chunks: &[input::Chunk]| {
         let mut n = 0usize;
         for chunk in chunks {
+            // a worker's state is kept across a chunk's records, as in a scan
+            let mut w = scan::Worker::default();
             for raw in &chunk.records {
-                if let Ok((_, rec, _)) = scan::convert(&program, chunk, raw) {
+                if let Ok((_, rec, _)) = scan::convert(&program, chunk, raw, &mut w) {
                     n += rec.len();
                 }
             }

@@ -374,15 +374,16 @@ fn json_message(e: &serde_json::Error) -> String {
     }
 }
 
-/// Converts a record of a chunk into slots (or says why it is rejected); for tools and
+/// Converts a record of a chunk into slots (or says why it is rejected), with a worker's
+/// reusable state `w` (as a scan's worker keeps it from record to record); for tools and
 /// benchmarks. The error is (line, text, reason).
-pub fn convert(
-    program: &Program,
-    chunk: &Chunk,
+pub fn convert<'s>(
+    program: &'s Program,
+    chunk: &'s Chunk,
     raw: &Raw,
+    w: &mut Worker<'s>,
 ) -> Result<(usize, Vec<Value>, Vec<FieldError>), RejectedRecord> {
-    let mut w = Worker::default();
-    match convert_in(program, chunk, raw, &mut w) {
+    match convert_in(program, chunk, raw, w) {
         Converted::Record(r) => Ok((raw.line(), r, w.ctx.take_errors())),
         Converted::Rejected(r) | Converted::RejectRest(r) => Err(r),
     }
