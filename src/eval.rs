@@ -1,6 +1,10 @@
-//! Stage 5, evaluate: runs a compiled [`Program`] on one record (SPEC §2.3 null rules, Kleene
-//! logic; overflow, division by zero and non-finite results give null). Evaluation is total:
-//! no input can make it fail or panic.
+//! Stage 5, evaluate, the reference: walks an expression's [`Ir`] on one record (SPEC §2.3 null
+//! rules, Kleene logic; overflow, division by zero and non-finite results give null).
+//! Evaluation is total: no input can make it fail or panic. Scans, `beian test` and the
+//! findings `explain` reports run the compiled closures of [`crate::exec`] instead, which must
+//! give the same values (every expression case runs through both); this walker serves constant
+//! folding, `explain`'s trace of each sub-expression, and the expression cases. The built-ins
+//! (`call`), arithmetic (`arith`), equality and order ([`equal`], [`compare`]) are shared.
 
 use rustc_hash::FxHashSet;
 use std::borrow::Cow;
@@ -48,8 +52,8 @@ pub struct Env<'a, 'r> {
     /// `let` values not computed yet: a let is evaluated when first read (lets are pure, so
     /// this is unobservable), so a rule whose `applies_if` is false costs only that test.
     pub pending: Vec<Option<&'a Ir>>,
-    /// Capture-group buffers of the regexes `capture` used, by regex address (kept per worker
-    /// through [`Scratch`], so a capture allocates only its result).
+    /// Capture-group buffers of the regexes `capture` used, by regex address (so a capture
+    /// allocates only its result).
     pub captures: Vec<(usize, regex::CaptureLocations)>,
     /// Values of shared lets (see [`Ir::Shared`]) computed for this record: by shared slot,
     /// then by element (index 0 for a record-level one).

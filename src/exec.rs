@@ -5,7 +5,7 @@
 //!
 //! The semantics are [`crate::eval`]'s, which stays the reference (explain, constant folding
 //! and the expression cases use it; the cases run every expression through both and compare):
-//! Kleene logic, null rules, built-ins through the same [`crate::eval::call`]. What changes is
+//! Kleene logic, null rules, built-ins through the same `eval::call`. What changes is
 //! how values flow:
 //!
 //! * a node's value is a `Cow<Value>`: a record field, a constant, a `let` or a bound variable
