@@ -2,8 +2,10 @@
 //!
 //! Pipeline, one module per stage, each with a thin entry function:
 //! [`load`] (YAML with positions → definitions) → [`parser`] (expressions, the only `nom` user)
-//! → [`check`] (names, types, lowering) → [`compile`] (folding; an immutable [`program::Program`])
-//! → [`eval`] (one record) → [`scan`] (inputs in parallel, findings in order) → [`report`].
+//! → [`check`] (names, types, lowering) → [`compile`] (folding, faster forms, shared lets; then
+//! [`exec`] compiles the rules into closures: an immutable [`program::Program`]) → [`exec`]
+//! (one record; [`eval`] is the reference walker) → [`scan`] (inputs in parallel, findings in
+//! order) → [`report`].
 //! [`pack::load_all`] runs the first four.
 //!
 //! Panics are designed out: library code denies `unwrap`, `expect`, `panic!` and indexing (see
